@@ -61,10 +61,10 @@ type Reference struct {
 // (see Field* constants); Value, if set, limits the toleration to that
 // actual value (for example tcb_status OutOfDate, or advisory INTEL-SA-00615).
 type Toleration struct {
-	Field   string    `json:"field"`
-	Value   string    `json:"value,omitempty"`
-	Expires Date      `json:"expires"`
-	Reason  string    `json:"reason"`
+	Field   string `json:"field"`
+	Value   string `json:"value,omitempty"`
+	Expires Date   `json:"expires"`
+	Reason  string `json:"reason"`
 }
 
 // Field names used in reasons and tolerations.
