@@ -29,12 +29,7 @@ import (
 const maxEvidenceFile = 8 << 20
 
 func newEvidenceCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "evidence",
-		Short: "Verify and produce attestation evidence",
-	}
-	cmd.AddCommand(newEvidenceVerifyCmd(), newEvidenceProduceCmd())
-	return cmd
+	return newGroup("evidence", "Verify and produce attestation evidence", newEvidenceVerifyCmd(), newEvidenceProduceCmd())
 }
 
 type verifyFlags struct {

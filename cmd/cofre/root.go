@@ -77,3 +77,21 @@ func isCobraUsage(err error) bool {
 	}
 	return false
 }
+
+// newGroup returns a command that only holds subcommands. Cobra would print
+// help and succeed on an unknown subcommand; a typo must fail instead.
+func newGroup(use, short string, subs ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unknown command %q for %q", args[0], cmd.CommandPath())
+			}
+			return cmd.Help()
+		},
+	}
+	cmd.AddCommand(subs...)
+	return cmd
+}

@@ -27,12 +27,7 @@ const (
 )
 
 func newSimCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "sim",
-		Short: "Manage the simulated TEE (SIMULATION: no confidentiality)",
-	}
-	cmd.AddCommand(newSimInitCmd())
-	return cmd
+	return newGroup("sim", "Manage the simulated TEE (SIMULATION: no confidentiality)", newSimInitCmd())
 }
 
 func newSimInitCmd() *cobra.Command {
