@@ -43,8 +43,15 @@ func ReportData(nonce, publicKeyDER, workloadDigest []byte) ([ReportDataSize]byt
 	return out, nil
 }
 
+// ShortReportDataSize is the report data size of formats that bind only 32
+// bytes (an SPDM requester nonce, NVIDIA GPUs). Their producers bind the
+// first 32 bytes of ReportData: a truncated SHA-512 is still a 256-bit
+// commitment.
+const ShortReportDataSize = 32
+
 // CheckBinding verifies that claims carry the report data for nonce,
-// publicKeyDER and workloadDigest. A mismatch is a *CheckError of class
+// publicKeyDER and workloadDigest (its first ShortReportDataSize bytes, for
+// formats that bind only that many). A mismatch is a *CheckError of class
 // ErrBinding. The comparison is constant-time, though none of the inputs is
 // secret, so that callers need not reason about it.
 func CheckBinding(c *Claims, nonce, publicKeyDER, workloadDigest []byte) error {
@@ -52,8 +59,12 @@ func CheckBinding(c *Claims, nonce, publicKeyDER, workloadDigest []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBinding, err)
 	}
-	if subtle.ConstantTimeCompare(want[:], c.ReportData) != 1 {
-		return Refuse(ErrBinding, "report data binding", "report_data", Hex(want[:]).String(), c.ReportData.String())
+	expected := want[:]
+	if len(c.ReportData) == ShortReportDataSize {
+		expected = want[:ShortReportDataSize]
+	}
+	if subtle.ConstantTimeCompare(expected, c.ReportData) != 1 {
+		return Refuse(ErrBinding, "report data binding", "report_data", Hex(expected).String(), c.ReportData.String())
 	}
 	return nil
 }
