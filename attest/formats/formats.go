@@ -5,8 +5,11 @@ package formats
 
 import (
 	"crypto/x509"
+	"fmt"
 
 	"github.com/cofre-cc/cofre/attest"
+	"github.com/cofre-cc/cofre/attest/maa"
+	"github.com/cofre-cc/cofre/attest/nvgpu"
 	"github.com/cofre-cc/cofre/attest/sim"
 )
 
@@ -15,11 +18,21 @@ type Config struct {
 	// SimRoots are the simulation roots whose platforms are trusted, or nil
 	// to refuse all sim evidence.
 	SimRoots *x509.CertPool
+
+	// MAAIssuers are the Azure Attestation instances (https origins) whose
+	// tokens are trusted, or nil to refuse all azure.maa.jwt evidence.
+	MAAIssuers []string
 }
 
 // NewRegistry returns a registry with a verifier for every format.
-func NewRegistry(cfg Config) *attest.Registry {
+func NewRegistry(cfg Config) (*attest.Registry, error) {
+	m, err := maa.NewVerifier(maa.Config{TrustedIssuers: cfg.MAAIssuers})
+	if err != nil {
+		return nil, fmt.Errorf("formats: %w", err)
+	}
 	return attest.NewRegistry(
 		sim.NewVerifier(cfg.SimRoots),
-	)
+		nvgpu.NewVerifier(),
+		m,
+	), nil
 }

@@ -41,6 +41,7 @@ type verifyFlags struct {
 	json          bool
 	simRoots      []string
 	encoding      string
+	maaIssuers    []string
 }
 
 func newEvidenceVerifyCmd() *cobra.Command {
@@ -71,12 +72,17 @@ unreadable input.`,
 	fl.StringVar(&f.policy, "policy", "", "appraisal policy file (YAML or JSON)")
 	fl.BoolVar(&f.json, "json", false, "print the result as JSON")
 	fl.StringArrayVar(&f.simRoots, "sim-root", nil, "trusted simulation root certificate (PEM); repeatable")
+	fl.StringArrayVar(&f.maaIssuers, "maa-issuer", nil, "trusted Azure Attestation instance (https origin); repeatable")
 	fl.StringVar(&f.encoding, "input-encoding", "auto", "encoding of FILE: auto, raw, hex, base64")
 	return cmd
 }
 
 func allFormats() []string {
-	return formats.NewRegistry(formats.Config{}).Formats()
+	reg, err := formats.NewRegistry(formats.Config{})
+	if err != nil {
+		return nil
+	}
+	return reg.Formats()
 }
 
 func runEvidenceVerify(ctx context.Context, stdout, stderr io.Writer, f verifyFlags, path string) error {
@@ -134,7 +140,11 @@ func runEvidenceVerify(ctx context.Context, stdout, stderr io.Writer, f verifyFl
 			return usagef("--policy %s: %v", f.policy, err)
 		}
 	}
-	reg := formats.NewRegistry(cfg)
+	cfg.MAAIssuers = f.maaIssuers
+	reg, err := formats.NewRegistry(cfg)
+	if err != nil {
+		return usageError{err}
+	}
 	if _, ok := reg.Verifier(ev.Format); !ok {
 		return usagef("unknown format %q (known: %s)", ev.Format, strings.Join(reg.Formats(), ", "))
 	}
