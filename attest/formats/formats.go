@@ -11,6 +11,7 @@ import (
 	"github.com/cofre-cc/cofre/attest/maa"
 	"github.com/cofre-cc/cofre/attest/nvgpu"
 	"github.com/cofre-cc/cofre/attest/sim"
+	"github.com/cofre-cc/cofre/attest/tpm"
 )
 
 // Config holds the trust anchors that are not vendor roots.
@@ -33,6 +34,7 @@ func NewRegistry(cfg Config) (*attest.Registry, error) {
 	return attest.NewRegistry(
 		sim.NewVerifier(cfg.SimRoots),
 		nvgpu.NewVerifier(),
+		tpm.NewVerifier(),
 		m,
 	), nil
 }
