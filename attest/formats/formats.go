@@ -10,6 +10,7 @@ import (
 	"github.com/cofre-cc/cofre/attest"
 	"github.com/cofre-cc/cofre/attest/maa"
 	"github.com/cofre-cc/cofre/attest/nvgpu"
+	"github.com/cofre-cc/cofre/attest/sgx"
 	"github.com/cofre-cc/cofre/attest/sim"
 	"github.com/cofre-cc/cofre/attest/tpm"
 )
@@ -33,6 +34,7 @@ func NewRegistry(cfg Config) (*attest.Registry, error) {
 	}
 	return attest.NewRegistry(
 		sim.NewVerifier(cfg.SimRoots),
+		sgx.NewVerifier(),
 		nvgpu.NewVerifier(),
 		tpm.NewVerifier(),
 		m,
