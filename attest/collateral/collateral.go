@@ -46,6 +46,9 @@ const (
 	KindJWKS
 	// KindNVIDIACertChain is an NVIDIA device certificate chain in PEM.
 	KindNVIDIACertChain
+	// KindAMDCRL is the DER CRL an AMD ARK signs (revoked ASKs), per
+	// product line.
+	KindAMDCRL
 )
 
 var fileNames = [...]string{
@@ -59,6 +62,7 @@ var fileNames = [...]string{
 	KindASKARK:          "ask_ark.pem",
 	KindJWKS:            "jwks.json",
 	KindNVIDIACertChain: "cert_chain.pem",
+	KindAMDCRL:          "amd_crl.der",
 }
 
 // FileName is the item's name in an offline bundle directory.

@@ -12,6 +12,7 @@ import (
 	"github.com/cofre-cc/cofre/attest/nvgpu"
 	"github.com/cofre-cc/cofre/attest/sgx"
 	"github.com/cofre-cc/cofre/attest/sim"
+	"github.com/cofre-cc/cofre/attest/snp"
 	"github.com/cofre-cc/cofre/attest/tpm"
 )
 
@@ -34,6 +35,7 @@ func NewRegistry(cfg Config) (*attest.Registry, error) {
 	}
 	return attest.NewRegistry(
 		sim.NewVerifier(cfg.SimRoots),
+		snp.NewVerifier(snp.Config{}),
 		sgx.NewVerifier(),
 		nvgpu.NewVerifier(),
 		tpm.NewVerifier(),

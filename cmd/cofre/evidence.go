@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -42,6 +44,8 @@ type verifyFlags struct {
 	simRoots      []string
 	encoding      string
 	maaIssuers    []string
+	online        bool
+	cacheDir      string
 }
 
 func newEvidenceVerifyCmd() *cobra.Command {
@@ -73,6 +77,8 @@ unreadable input.`,
 	fl.BoolVar(&f.json, "json", false, "print the result as JSON")
 	fl.StringArrayVar(&f.simRoots, "sim-root", nil, "trusted simulation root certificate (PEM); repeatable")
 	fl.StringArrayVar(&f.maaIssuers, "maa-issuer", nil, "trusted Azure Attestation instance (https origin); repeatable")
+	fl.BoolVar(&f.online, "online", false, "fetch missing collateral from Intel PCS, AMD KDS and token issuers (cached on disk)")
+	fl.StringVar(&f.cacheDir, "cache-dir", defaultCacheDir(), "collateral cache directory for --online")
 	fl.StringVar(&f.encoding, "input-encoding", "auto", "encoding of FILE: auto, raw, hex, base64")
 	return cmd
 }
@@ -110,6 +116,15 @@ func runEvidenceVerify(ctx context.Context, stdout, stderr io.Writer, f verifyFl
 			return usagef("--collateral %s: not a readable directory", f.collateralDir)
 		}
 		sources = append(sources, collateral.Dir(f.collateralDir))
+	}
+	if f.online {
+		// Explicit files and bundles win; the network fills the gaps,
+		// through a cache because AMD KDS throttles repeated requests.
+		sources = append(sources, &collateral.Cache{
+			Dir:          f.cacheDir,
+			Next:         &collateral.Online{Getter: collateral.HTTPGetter{Client: &http.Client{Timeout: 30 * time.Second}}},
+			StaleIfError: true,
+		})
 	}
 	if len(sources) > 0 {
 		opts.Collateral = sources
@@ -171,6 +186,14 @@ func runEvidenceVerify(ctx context.Context, stdout, stderr io.Writer, f verifyFl
 		}
 	}
 	return report(stdout, stderr, f.json, out, claims)
+}
+
+func defaultCacheDir() string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "cofre-collateral")
+	}
+	return filepath.Join(d, "cofre", "collateral")
 }
 
 // readEvidence reads FILE and decides its format and encoding.
