@@ -46,6 +46,8 @@ verify_real() { # name, then cofre evidence verify arguments
 }
 verify_real "Intel SGX DCAP quote v3" --format sgx.quote.v3 --collateral attest/sgx/testdata/collateral \
   --at 2022-12-20T00:50:04Z attest/sgx/testdata/quote_v3_ecdsa_p256_pck_chain.bin
+verify_real "Intel TDX quote v4" --format tdx.quote.v4 --collateral attest/tdx/testdata/collateral \
+  --at 2024-09-02T07:43:52Z attest/tdx/testdata/quote_v4_tdx_ecdsa_p256.bin
 verify_real "AMD SEV-SNP attestation report (Milan)" --format sevsnp.report \
   --collateral attest/snp/testdata/milan/collateral --at 2025-06-01T00:00:00Z attest/snp/testdata/milan/report.bin
 verify_real "NVIDIA H100 SPDM measurement report" --format nvidia.spdm --collateral attest/nvgpu/testdata/collateral \

@@ -13,6 +13,7 @@ import (
 	"github.com/cofre-cc/cofre/attest/sgx"
 	"github.com/cofre-cc/cofre/attest/sim"
 	"github.com/cofre-cc/cofre/attest/snp"
+	"github.com/cofre-cc/cofre/attest/tdx"
 	"github.com/cofre-cc/cofre/attest/tpm"
 )
 
@@ -36,6 +37,7 @@ func NewRegistry(cfg Config) (*attest.Registry, error) {
 	return attest.NewRegistry(
 		sim.NewVerifier(cfg.SimRoots),
 		snp.NewVerifier(snp.Config{}),
+		tdx.NewVerifier(tdx.Config{}),
 		sgx.NewVerifier(),
 		nvgpu.NewVerifier(),
 		tpm.NewVerifier(),

@@ -24,6 +24,8 @@ type realVector struct {
 var realVectors = []realVector{
 	{"sgx", []string{"--format", "sgx.quote.v3", "--collateral", "attest/sgx/testdata/collateral", "--at", "2022-12-20T00:50:04Z"},
 		"attest/sgx/testdata/quote_v3_ecdsa_p256_pck_chain.bin", "sgx", "68823bc6", 112},
+	{"tdx", []string{"--format", "tdx.quote.v4", "--collateral", "attest/tdx/testdata/collateral", "--at", "2024-09-02T07:43:52Z"},
+		"attest/tdx/testdata/quote_v4_tdx_ecdsa_p256.bin", "tdx", "91eb2b44", 200},
 	{"snp", []string{"--format", "sevsnp.report", "--collateral", "attest/snp/testdata/milan/collateral", "--at", "2025-06-01T00:00:00Z"},
 		"attest/snp/testdata/milan/report.bin", "sevsnp", "b07af962", 0x90},
 	{"nvgpu", []string{"--format", "nvidia.spdm", "--collateral", "attest/nvgpu/testdata/collateral", "--at", "2024-06-01T00:00:00Z", "--input-encoding", "raw"},
