@@ -64,10 +64,15 @@ func (r *Result) Appraisal() ear.Appraisal {
 	return ear.Appraisal{Status: &status, TrustVector: &vector, AppraisalPolicyID: &policy}
 }
 
-// Appraise compares claims with the policy at time now. The claims must
-// come from a Verifier that accepted the evidence.
+// Appraise compares claims with the policy at time now (zero: the clock at
+// call time). The claims must come from a Verifier that accepted the
+// evidence.
 func Appraise(c *attest.Claims, p *Policy, now time.Time) *Result {
-	if c.TEE == attest.TEESim && !p.AllowSimulation {
+	if now.IsZero() {
+		// A zero time would keep every toleration in force forever.
+		now = time.Now()
+	}
+	if isSimulation(c) && !p.AllowSimulation {
 		r := &Result{Policy: p.Name, Status: ear.TrustTierContraindicated}
 		r.Vector.Hardware = ear.UnrecognizedHardwareClaim
 		r.Reasons = []Reason{{Field: FieldSimulation, Expected: "hardware TEE (allow_simulation is false)", Actual: "SIMULATION", Tier: ear.TrustTierContraindicated}}
@@ -99,6 +104,13 @@ func Appraise(c *attest.Claims, p *Policy, now time.Time) *Result {
 	return best
 }
 
+// isSimulation decides from every label simulation carries, so that one
+// mislabelled field (a verifier bug) cannot make sim claims look like
+// hardware.
+func isSimulation(c *attest.Claims) bool {
+	return c.TEE == attest.TEESim || c.Format == attest.FormatSim || slices.Contains(c.Warnings, attest.SimulationWarning)
+}
+
 // rank orders results: accepted before refused, then fewest refusals.
 func rank(r *Result) int {
 	n := 0
@@ -128,7 +140,8 @@ type appraisal struct {
 // as a warning instead and the tolerated claim value is returned as true.
 func (a *appraisal) fail(field, expected, actual string) (tolerated bool) {
 	reason := Reason{Field: field, Expected: expected, Actual: actual, Tier: ear.TrustTierContraindicated}
-	if !slices.Contains(untolerable, field) {
+	revoked := field == FieldTCBStatus && actual == attest.TCBRevoked.String()
+	if ok, _ := tolerable(field); ok && !slices.Contains(untolerable, field) && !revoked {
 		for _, t := range a.p.Tolerations {
 			if t.Field != field || (t.Value != "" && t.Value != actual) {
 				continue
@@ -169,6 +182,11 @@ func appraiseOne(c *attest.Claims, p *Policy, ref Reference, now time.Time) *Res
 
 	// Executables: which code, signed by whom, at which version.
 	v.Executables = ear.ApprovedRuntimeClaim
+	if ref.AnyCode {
+		// Reviewed opt-in, but no code identity was checked: never affirming.
+		a.note(FieldMeasurement, "pinned code (any_code is set)", c.Measurement.String())
+		v.Executables = ear.UnrecognizedRuntimeClaim
+	}
 	if len(ref.Measurements) > 0 && !containsHex(ref.Measurements, c.Measurement) {
 		a.fail(FieldMeasurement, "one of "+joinHex(ref.Measurements), c.Measurement.String())
 		v.Executables = ear.ContraindicatedRuntimeClaim
@@ -191,7 +209,7 @@ func appraiseOne(c *attest.Claims, p *Policy, ref Reference, now time.Time) *Res
 
 	// Configuration: debug mode and format-specific configuration values.
 	v.Configuration = ear.ApprovedConfigClaim
-	if c.Debug && c.TEE != attest.TEESim { // sim is always "debug"; handled below
+	if c.Debug && !isSimulation(c) { // sim is always "debug"; handled below
 		switch {
 		case ref.DebugAllowed:
 			a.note(FieldDebug, "false", "true (debug_allowed)")
@@ -205,7 +223,7 @@ func appraiseOne(c *attest.Claims, p *Policy, ref Reference, now time.Time) *Res
 	for _, k := range sortedKeys(ref.Raw) {
 		want := ref.Raw[k]
 		got, ok := rawString(c.Raw[k])
-		if !ok || !strings.EqualFold(got, want) {
+		if !ok || !rawEqual(c.Raw[k], got, want) {
 			if !a.fail(FieldRawPrefix+k, want, got) {
 				v.Configuration = ear.UnsupportableConfigClaim
 			} else {
@@ -218,9 +236,9 @@ func appraiseOne(c *attest.Claims, p *Policy, ref Reference, now time.Time) *Res
 	v.Hardware = ear.GenuineHardwareClaim
 	statuses := ref.TCBStatuses
 	if len(statuses) == 0 {
-		statuses = []attest.TCBStatus{attest.TCBUpToDate}
+		statuses = []attest.TCBStatus{attest.TCBUpToDate, attest.TCBUnevaluated}
 	}
-	if c.TCBStatus != attest.TCBUnevaluated && !slices.Contains(statuses, c.TCBStatus) {
+	if !slices.Contains(statuses, c.TCBStatus) {
 		if a.fail(FieldTCBStatus, "one of "+joinStatuses(statuses), c.TCBStatus.String()) {
 			v.Hardware = ear.UnsafeHardwareClaim
 		} else {
@@ -252,7 +270,7 @@ func appraiseOne(c *attest.Claims, p *Policy, ref Reference, now time.Time) *Res
 		v.RuntimeOpaque = ear.EncryptedMemoryRuntimeClaim
 	}
 
-	if c.TEE == attest.TEESim {
+	if isSimulation(c) {
 		// Admitted only because the policy allows simulation: never more
 		// than a warning, whatever else passed.
 		a.note(FieldSimulation, "hardware TEE", "SIMULATION (allow_simulation: no confidentiality)")
@@ -332,6 +350,17 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// rawEqual compares a raw claim with a policy value: byte strings as hex,
+// case-insensitively; everything else (a kernel command line, a project
+// name) exactly.
+func rawEqual(v any, got, want string) bool {
+	switch v.(type) {
+	case attest.Hex, []byte:
+		return strings.EqualFold(got, want)
+	}
+	return got == want
 }
 
 // rawString renders a raw claim the way policies write it.

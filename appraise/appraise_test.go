@@ -53,7 +53,7 @@ func mustPolicy(t *testing.T, s string) *Policy {
 
 func TestAppraise(t *testing.T) {
 	p := mustPolicy(t, policyYAML)
-	simPolicy := mustPolicy(t, "name: dev\nallow_simulation: true\nreferences: [{tee: sim}]\n")
+	simPolicy := mustPolicy(t, "name: dev\nallow_simulation: true\nreferences: [{tee: sim, any_code: true}]\n")
 	tests := []struct {
 		name       string
 		edit       func(c *attest.Claims)
@@ -80,7 +80,7 @@ func TestAppraise(t *testing.T) {
 		{"sim refused", func(c *attest.Claims) { c.TEE = attest.TEESim; c.Format = attest.FormatSim }, p, now, ear.TrustTierContraindicated, FieldSimulation, "SIMULATION"},
 		{"sim capped at warning", func(c *attest.Claims) {
 			*c = attest.Claims{Format: attest.FormatSim, TEE: attest.TEESim, Debug: true, TCBStatus: attest.TCBUnevaluated, Warnings: []string{attest.SimulationWarning}}
-		}, simPolicy, now, ear.TrustTierWarning, FieldSimulation, "SIMULATION (allow_simulation: no confidentiality)"},
+		}, simPolicy, now, ear.TrustTierWarning, FieldMeasurement, ""},
 		{"snp raw mismatch", func(c *attest.Claims) {
 			*c = attest.Claims{Format: attest.FormatSEVSNP, TEE: attest.TEESEVSNP, Measurement: attest.Hex{0xaa, 0xbb}, TCBStatus: attest.TCBUnevaluated, Raw: map[string]any{"host_data": attest.Hex{0x00, 0xfe}}}
 		}, p, now, ear.TrustTierContraindicated, "raw.host_data", "00fe"},
@@ -143,16 +143,27 @@ func TestParsePolicyRefusals(t *testing.T) {
 		name, doc, want string
 	}{
 		{"misspelled field", "name: x\nreferences: [{tee: sgx, measurement: [\"01\"]}]", "unknown field"},
-		{"unknown tee", "name: x\nreferences: [{tee: sxg}]", "unknown TEE"},
+		{"unknown tee", "name: x\nreferences: [{tee: sxg, any_code: true}]", "unknown TEE"},
 		{"bad hex", "name: x\nreferences: [{tee: sgx, measurements: [\"zz\"]}]", "hex"},
-		{"no name", "references: [{tee: sgx}]", "name is empty"},
+		{"no name", "references: [{tee: sgx, any_code: true}]", "name is empty"},
 		{"no references", "name: x", "no references"},
-		{"sim without allow", "name: x\nreferences: [{tee: sim}]", "allow_simulation"},
-		{"untolerable", "name: x\nreferences: [{tee: sgx}]\ntolerations: [{field: measurement, expires: 2030-01-01, reason: r}]", "cannot be tolerated"},
-		{"toleration without expiry", "name: x\nreferences: [{tee: sgx}]\ntolerations: [{field: debug, reason: r}]", "every toleration must end"},
-		{"toleration without reason", "name: x\nreferences: [{tee: sgx}]\ntolerations: [{field: debug, expires: 2030-01-01}]", "reason is empty"},
-		{"bad date", "name: x\nreferences: [{tee: sgx}]\ntolerations: [{field: debug, expires: soon, reason: r}]", "YYYY-MM-DD"},
-		{"bad status", "name: x\nreferences: [{tee: sgx, tcb_statuses: [Fine]}]", "unknown TCB status"},
+		{"sim without allow", "name: x\nreferences: [{tee: sim, any_code: true}]", "allow_simulation"},
+		{"duplicate key hides a pin", "name: x\nreferences: [{tee: sgx, measurements: [\"aa\"], measurements: []}]", "already set"},
+		{"duplicate json key", `{"name":"x","references":[{"tee":"sgx","measurements":["aa"],"measurements":[]}]}`, "already set"},
+		{"case variant key", "name: x\nreferences: [{tee: sgx, MEASUREMENTS: [\"aa\"]}]", "unknown field"},
+		{"pins no code", "name: x\nreferences: [{tee: sevsnp}]", "pins no code"},
+		{"empty measurement", "name: x\nreferences: [{tee: sgx, measurements: [\"\"]}]", "is empty"},
+		{"revoked listed", "name: x\nreferences: [{tee: sgx, any_code: true, tcb_statuses: [Revoked]}]", "never acceptable"},
+		{"revoked tolerated", "name: x\nreferences: [{tee: sgx, any_code: true}]\ntolerations: [{field: tcb_status, value: Revoked, expires: 2030-01-01, reason: r}]", "cannot be tolerated"},
+		{"debug tolerated", "name: x\nreferences: [{tee: sgx, any_code: true}]\ntolerations: [{field: debug, expires: 2030-01-01, reason: r}]", "cannot be tolerated"},
+		{"status without value", "name: x\nreferences: [{tee: sgx, any_code: true}]\ntolerations: [{field: tcb_status, expires: 2030-01-01, reason: r}]", "needs the exact value"},
+		{"raw without value", "name: x\nreferences: [{tee: sgx, any_code: true}]\ntolerations: [{field: raw.host_data, expires: 2030-01-01, reason: r}]", "needs the exact value"},
+		{"misspelled toleration field", "name: x\nreferences: [{tee: sgx, any_code: true}]\ntolerations: [{field: measurment, expires: 2030-01-01, reason: r}]", "unknown field"},
+		{"untolerable", "name: x\nreferences: [{tee: sgx, any_code: true}]\ntolerations: [{field: measurement, expires: 2030-01-01, reason: r}]", "cannot be tolerated"},
+		{"toleration without expiry", "name: x\nreferences: [{tee: sgx, any_code: true}]\ntolerations: [{field: svn, reason: r}]", "every toleration must end"},
+		{"toleration without reason", "name: x\nreferences: [{tee: sgx, any_code: true}]\ntolerations: [{field: svn, expires: 2030-01-01}]", "reason is empty"},
+		{"bad date", "name: x\nreferences: [{tee: sgx, any_code: true}]\ntolerations: [{field: svn, expires: soon, reason: r}]", "YYYY-MM-DD"},
+		{"bad status", "name: x\nreferences: [{tee: sgx, any_code: true, tcb_statuses: [Fine]}]", "unknown TCB status"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,7 +176,7 @@ func TestParsePolicyRefusals(t *testing.T) {
 }
 
 func TestParsePolicyJSON(t *testing.T) {
-	p, err := ParsePolicy([]byte(`{"name":"j","references":[{"tee":"tdx","min_tcb":{"tee_tcb_svn":3}}]}`))
+	p, err := ParsePolicy([]byte(`{"name":"j","references":[{"tee":"tdx","measurements":["aa"],"min_tcb":{"tee_tcb_svn":3}}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,4 +198,67 @@ func FuzzParsePolicy(f *testing.F) {
 		// A valid policy appraises anything without panicking.
 		Appraise(sgxClaims(), p, now)
 	})
+}
+
+func TestAppraiseReviewCases(t *testing.T) {
+	strict := mustPolicy(t, `
+name: strict
+references:
+  - tee: tdx
+    formats: [tdx.quote.v4]
+    measurements: ["aa"]
+    tcb_statuses: [UpToDate]
+    platform_ids: ["c0806f000000"]
+    raw: {mr_config_id: "00ff", cmdline: "console=ttyS0"}
+`)
+	anyCode := mustPolicy(t, "name: any\nreferences: [{tee: tdx, any_code: true}]\n")
+	revokedTol := mustPolicy(t, "name: t\nreferences: [{tee: tdx, measurements: [\"aa\"]}]\ntolerations: [{field: tcb_status, value: OutOfDate, expires: 2030-01-01, reason: r}]\n")
+	good := func() *attest.Claims {
+		return &attest.Claims{Format: attest.FormatTDX, TEE: attest.TEETDX, Measurement: attest.Hex{0xaa}, TCBStatus: attest.TCBUpToDate,
+			PlatformID: attest.Hex{0xc0, 0x80, 0x6f, 0, 0, 0}, Raw: map[string]any{"mr_config_id": attest.Hex{0x00, 0xff}, "cmdline": "console=ttyS0"}}
+	}
+	tests := []struct {
+		name   string
+		policy *Policy
+		edit   func(c *attest.Claims)
+		at     time.Time
+		want   ear.TrustTier
+		field  string
+	}{
+		{"strict affirming", strict, func(c *attest.Claims) {}, now, ear.TrustTierAffirming, ""},
+		{"explicit list refuses Unevaluated", strict, func(c *attest.Claims) { c.TCBStatus = attest.TCBUnevaluated }, now, ear.TrustTierContraindicated, FieldTCBStatus},
+		{"relayed format refused", strict, func(c *attest.Claims) { c.Format = attest.FormatMAA }, now, ear.TrustTierContraindicated, FieldFormat},
+		{"other platform", strict, func(c *attest.Claims) { c.PlatformID = attest.Hex{1} }, now, ear.TrustTierContraindicated, FieldPlatformID},
+		{"raw missing", strict, func(c *attest.Claims) { delete(c.Raw, "mr_config_id") }, now, ear.TrustTierContraindicated, "raw.mr_config_id"},
+		{"raw hex case-insensitive", strict, func(c *attest.Claims) {}, now, ear.TrustTierAffirming, ""},
+		{"raw string exact", strict, func(c *attest.Claims) { c.Raw["cmdline"] = "CONSOLE=ttyS0" }, now, ear.TrustTierContraindicated, "raw.cmdline"},
+		{"any code capped at warning", anyCode, func(c *attest.Claims) { c.Measurement = attest.Hex{0x42} }, now, ear.TrustTierWarning, FieldMeasurement},
+		{"revoked never tolerated", revokedTol, func(c *attest.Claims) { c.TCBStatus = attest.TCBRevoked }, now, ear.TrustTierContraindicated, FieldTCBStatus},
+		{"zero time means now, not forever", revokedTol, func(c *attest.Claims) { c.TCBStatus = attest.TCBOutOfDate }, time.Time{}, ear.TrustTierWarning, FieldTCBStatus},
+		{"sim by format alone is sim", strict, func(c *attest.Claims) { c.Format = attest.FormatSim }, now, ear.TrustTierContraindicated, FieldSimulation},
+		{"sim by warning alone is sim", strict, func(c *attest.Claims) { c.Warnings = []string{attest.SimulationWarning} }, now, ear.TrustTierContraindicated, FieldSimulation},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := good()
+			tt.edit(c)
+			r := Appraise(c, tt.policy, tt.at)
+			if r.Status != tt.want {
+				t.Fatalf("status = %v, want %v; reasons %v", r.Status, tt.want, r.Reasons)
+			}
+			if tt.field == "" {
+				if len(r.Reasons) != 0 {
+					t.Fatalf("reasons = %v", r.Reasons)
+				}
+				return
+			}
+			found := false
+			for _, re := range r.Reasons {
+				found = found || re.Field == tt.field
+			}
+			if !found {
+				t.Fatalf("reasons = %v, want one for %s", r.Reasons, tt.field)
+			}
+		})
+	}
 }

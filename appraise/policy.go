@@ -1,18 +1,15 @@
 package appraise
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"time"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/cofre-cc/cofre/attest"
+	"github.com/cofre-cc/cofre/internal/strictdecode"
 )
 
 // Policy is an appraisal policy: reference values for each TEE a workload may
@@ -37,6 +34,10 @@ type Reference struct {
 	// Formats restricts the evidence formats (for example to refuse TDX
 	// claims relayed by Azure Attestation). Empty: any format of the TEE.
 	Formats      []string     `json:"formats,omitempty"`
+	// AnyCode admits any measurement and signer, rated "warning" at best.
+	// Without it a reference must pin code: measurements or signers.
+	// Default false.
+	AnyCode      bool         `json:"any_code,omitempty"`
 	Measurements []attest.Hex `json:"measurements,omitempty"`
 	Signers      []attest.Hex `json:"signers,omitempty"`
 	ProductIDs   []string     `json:"product_ids,omitempty"`
@@ -46,8 +47,10 @@ type Reference struct {
 	MinTCB map[string]uint64 `json:"min_tcb,omitempty"`
 	// DebugAllowed admits debug-mode TEEs, rated "warning". Default false.
 	DebugAllowed bool `json:"debug_allowed,omitempty"`
-	// TCBStatuses lists acceptable vendor TCB verdicts. Default: UpToDate
-	// (and Unevaluated, for formats whose vendor gives no verdict).
+	// TCBStatuses lists acceptable vendor TCB verdicts. Default (empty):
+	// UpToDate and Unevaluated (formats whose vendor gives no verdict). An
+	// explicit list is taken as written: list Unevaluated to accept such
+	// formats. Revoked can never be listed.
 	TCBStatuses []attest.TCBStatus `json:"tcb_statuses,omitempty"`
 	// PlatformIDs restricts the physical platforms (CHIP_ID, FMSPC, sim
 	// platform key hash). Empty: any.
@@ -83,9 +86,28 @@ const (
 	FieldRawPrefix   = "raw." // followed by the raw claim name
 )
 
-// untolerable are the checks that decide what code runs where. Excusing
-// them would accept arbitrary code, so tolerations may not name them.
-var untolerable = []string{FieldTEE, FieldFormat, FieldSimulation, FieldMeasurement, FieldSigner, FieldProductID}
+// untolerable are the checks that decide what code runs where, or whether
+// its memory is protected at all. Excusing them would accept arbitrary code
+// or a debuggable TEE, so tolerations may not name them. (debug_allowed is
+// the explicit, reviewed way to admit debug TEEs.)
+var untolerable = []string{FieldTEE, FieldFormat, FieldSimulation, FieldMeasurement, FieldSigner, FieldProductID, FieldDebug}
+
+// tolerable reports whether a toleration may name field, and whether it must
+// then name the exact value it excuses: a platform, a raw identity value or
+// a TCB status is excused one value at a time, never wholesale.
+func tolerable(field string) (ok, needsValue bool) {
+	switch {
+	case field == FieldTCBStatus, field == FieldPlatformID:
+		return true, true
+	case strings.HasPrefix(field, FieldRawPrefix) && len(field) > len(FieldRawPrefix):
+		return true, true
+	case field == FieldSVN:
+		return true, false
+	case strings.HasPrefix(field, FieldTCBPrefix) && len(field) > len(FieldTCBPrefix):
+		return true, false
+	}
+	return false, false
+}
 
 // ErrInvalidPolicy is wrapped by every policy validation error.
 var ErrInvalidPolicy = errors.New("invalid policy")
@@ -99,18 +121,9 @@ func ParsePolicy(b []byte) (*Policy, error) {
 	if len(b) > maxPolicySize {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrInvalidPolicy, len(b), maxPolicySize)
 	}
-	js, err := yaml.YAMLToJSON(b)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidPolicy, err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
 	var p Policy
-	if err := dec.Decode(&p); err != nil {
+	if err := strictdecode.Decode(b, &p); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidPolicy, err)
-	}
-	if err := dec.Decode(new(json.RawMessage)); err != io.EOF {
-		return nil, fmt.Errorf("%w: more than one document", ErrInvalidPolicy)
 	}
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -134,6 +147,19 @@ func (p *Policy) Validate() error {
 		if r.TEE == attest.TEEInvalid {
 			bad("references[%d].tee is missing", i)
 		}
+		if !r.AnyCode && len(r.Measurements) == 0 && len(r.Signers) == 0 {
+			bad("references[%d] pins no code: give measurements or signers, or any_code: true", i)
+		}
+		for j, h := range r.Measurements {
+			if len(h) == 0 {
+				bad("references[%d].measurements[%d] is empty", i, j)
+			}
+		}
+		for j, h := range r.Signers {
+			if len(h) == 0 {
+				bad("references[%d].signers[%d] is empty", i, j)
+			}
+		}
 		if r.TEE == attest.TEESim && !p.AllowSimulation {
 			bad("references[%d] is for tee sim but allow_simulation is false", i)
 		}
@@ -141,14 +167,26 @@ func (p *Policy) Validate() error {
 			if s == attest.TCBStatusInvalid {
 				bad("references[%d].tcb_statuses holds an invalid status", i)
 			}
+			if s == attest.TCBRevoked {
+				bad("references[%d].tcb_statuses lists Revoked: a revoked TCB is never acceptable", i)
+			}
 		}
 	}
 	for i, t := range p.Tolerations {
 		if t.Field == "" {
 			bad("tolerations[%d].field is empty", i)
 		}
-		if slices.Contains(untolerable, t.Field) {
-			bad("tolerations[%d]: field %q decides which code runs and cannot be tolerated", i, t.Field)
+		ok, needsValue := tolerable(t.Field)
+		switch {
+		case slices.Contains(untolerable, t.Field):
+			bad("tolerations[%d]: field %q decides which code runs, and how, and cannot be tolerated", i, t.Field)
+		case t.Field != "" && !ok:
+			bad("tolerations[%d]: unknown field %q (tolerable: tcb_status, platform_id, svn, tcb.<component>, raw.<claim>)", i, t.Field)
+		case needsValue && t.Value == "":
+			bad("tolerations[%d]: field %q needs the exact value it excuses", i, t.Field)
+		}
+		if t.Field == FieldTCBStatus && t.Value == attest.TCBRevoked.String() {
+			bad("tolerations[%d]: a revoked TCB cannot be tolerated", i)
 		}
 		if t.Expires.IsZero() {
 			bad("tolerations[%d].expires is missing: every toleration must end", i)

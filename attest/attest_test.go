@@ -55,7 +55,8 @@ func TestCheckBinding(t *testing.T) {
 		want       error
 	}{
 		{"match", rd[:], nonce, []byte("k"), nil},
-		{"short format match", rd[:ShortReportDataSize], nonce, []byte("k"), nil},
+		{"nvgpu short match", rd[:ShortReportDataSize], nonce, []byte("k"), nil},
+		{"short report data from a 64-byte format", rd[:ShortReportDataSize], nonce, []byte("k"), ErrBinding},
 		{"other key", rd[:], nonce, []byte("j"), ErrBinding},
 		{"other nonce", rd[:], bytes.Repeat([]byte{8}, NonceSize), []byte("k"), ErrBinding},
 		{"short format other key", rd[:ShortReportDataSize], nonce, []byte("j"), ErrBinding},
@@ -65,7 +66,11 @@ func TestCheckBinding(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := CheckBinding(&Claims{ReportData: tt.reportData}, tt.nonce, tt.key, nil)
+			format := FormatSGX
+			if strings.HasPrefix(tt.name, "nvgpu") || strings.HasPrefix(tt.name, "short format") {
+				format = FormatNVGPU
+			}
+			err := CheckBinding(&Claims{Format: format, ReportData: tt.reportData}, tt.nonce, tt.key, nil)
 			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
 				t.Fatalf("CheckBinding() = %v, want %v", err, tt.want)
 			}
@@ -84,23 +89,33 @@ func (f fakeVerifier) Verify(context.Context, Evidence, Options) (*Claims, error
 	return &c, nil
 }
 
+type nilVerifier struct{}
+
+func (nilVerifier) Format() string { return FormatNVGPU }
+func (nilVerifier) Verify(context.Context, Evidence, Options) (*Claims, error) {
+	return nil, nil
+}
+
 func TestRegistry(t *testing.T) {
 	good := fakeVerifier{FormatSGX, &Claims{Format: FormatSGX, TEE: TEESGX}}
-	// A buggy verifier that labels its claims as another format must not
-	// get them past the registry.
+	// Buggy verifiers that label claims as another format or TEE, or
+	// return none, must not get them past the registry.
 	lying := fakeVerifier{FormatSim, &Claims{Format: FormatSGX, TEE: TEESGX}}
-	r := NewRegistry(good, lying)
+	simAsHardware := fakeVerifier{FormatTPM, &Claims{Format: FormatTPM, TEE: TEESEVSNP}}
+	r := NewRegistry(good, lying, simAsHardware, nilVerifier{})
 	ctx := context.Background()
 	if _, err := r.Verify(ctx, Evidence{Format: FormatSGX}, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Verify(ctx, Evidence{Format: FormatSim}, Options{}); err == nil {
-		t.Fatal("registry accepted claims labelled with another format")
+	for _, f := range []string{FormatSim, FormatTPM, FormatNVGPU} {
+		if _, err := r.Verify(ctx, Evidence{Format: f}, Options{}); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("%s: registry passed mislabelled or missing claims: %v", f, err)
+		}
 	}
 	if _, err := r.Verify(ctx, Evidence{Format: "nope"}, Options{}); !errors.Is(err, ErrUnsupportedFormat) {
 		t.Fatalf("unknown format: %v", err)
 	}
-	if got := strings.Join(r.Formats(), ","); got != "sgx.quote.v3,sim.v1" {
+	if got := strings.Join(r.Formats(), ","); got != "nvidia.spdm,sgx.quote.v3,sim.v1,tpm.gotpmtools" {
 		t.Fatalf("Formats() = %s", got)
 	}
 	defer func() {

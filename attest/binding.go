@@ -50,8 +50,9 @@ func ReportData(nonce, publicKeyDER, workloadDigest []byte) ([ReportDataSize]byt
 const ShortReportDataSize = 32
 
 // CheckBinding verifies that claims carry the report data for nonce,
-// publicKeyDER and workloadDigest (its first ShortReportDataSize bytes, for
-// formats that bind only that many). A mismatch is a *CheckError of class
+// publicKeyDER and workloadDigest (its first ShortReportDataSize bytes for
+// nvidia.spdm, the one format that binds only that many; every other format
+// must carry all 64). A mismatch is a *CheckError of class
 // ErrBinding. The comparison is constant-time, though none of the inputs is
 // secret, so that callers need not reason about it.
 func CheckBinding(c *Claims, nonce, publicKeyDER, workloadDigest []byte) error {
@@ -60,7 +61,7 @@ func CheckBinding(c *Claims, nonce, publicKeyDER, workloadDigest []byte) error {
 		return fmt.Errorf("%w: %w", ErrBinding, err)
 	}
 	expected := want[:]
-	if len(c.ReportData) == ShortReportDataSize {
+	if c.Format == FormatNVGPU {
 		expected = want[:ShortReportDataSize]
 	}
 	if subtle.ConstantTimeCompare(expected, c.ReportData) != 1 {

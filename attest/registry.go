@@ -3,6 +3,7 @@ package attest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -53,10 +54,25 @@ func (r *Registry) Verify(ctx context.Context, ev Evidence, opts Options) (*Clai
 	if err != nil {
 		return nil, err
 	}
-	if c.Format != ev.Format || c.TEE == TEEInvalid {
-		// A verifier bug must never hand out claims that could be
-		// mistaken for another format's (sim passing as hardware).
-		return nil, fmt.Errorf("attest: verifier for %q returned claims for %q/%v", ev.Format, c.Format, c.TEE)
+	// A verifier bug must never hand out claims that could be mistaken for
+	// another format's or TEE's (sim passing as hardware).
+	if c == nil {
+		return nil, fmt.Errorf("attest: %w: verifier for %q returned no claims", ErrMalformed, ev.Format)
+	}
+	if c.Format != ev.Format || !slices.Contains(formatTEEs[ev.Format], c.TEE) {
+		return nil, fmt.Errorf("attest: %w: verifier for %q returned claims for %q/%v", ErrMalformed, ev.Format, c.Format, c.TEE)
 	}
 	return c, nil
+}
+
+// formatTEEs lists the TEEs each format's claims may name. Azure
+// Attestation relays other TEEs' evidence; every other format is one TEE.
+var formatTEEs = map[string][]TEE{
+	FormatSim:    {TEESim},
+	FormatSEVSNP: {TEESEVSNP},
+	FormatTDX:    {TEETDX},
+	FormatSGX:    {TEESGX},
+	FormatTPM:    {TEETPM},
+	FormatNVGPU:  {TEENVGPU},
+	FormatMAA:    {TEESEVSNP, TEETDX, TEESGX},
 }

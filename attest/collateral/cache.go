@@ -40,7 +40,8 @@ type Cache struct {
 	// TTL is how long an item other than a VCEK stays fresh. Zero means
 	// DefaultCacheTTL.
 	TTL time.Duration
-	// StaleIfError, when true, returns an expired copy when Next fails
+	// StaleIfError, when true, returns an expired copy (never of a JWKS,
+	// which carries no validity of its own) when Next fails
 	// instead of the error: a verifier then checks the item's own
 	// validity (TCB info nextUpdate, CRL nextUpdate, certificate dates).
 	// Default false.
@@ -67,7 +68,11 @@ func (c *Cache) Fetch(ctx context.Context, req Request) ([]byte, error) {
 	}
 	b, err := c.Next.Fetch(ctx, req)
 	if err != nil {
-		if readErr == nil && c.StaleIfError {
+		// A JWKS carries no validity of its own: a stale copy would keep
+		// a rotated-out or revoked signing key trusted for as long as an
+		// attacker can block the issuer. Every other item is dated and
+		// its verifier checks the dates.
+		if readErr == nil && c.StaleIfError && req.Kind != KindJWKS {
 			return cached, nil
 		}
 		return nil, err

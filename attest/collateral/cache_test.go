@@ -160,6 +160,20 @@ func TestCacheErrors(t *testing.T) {
 			t.Fatalf("stale: %q, %v", got, err)
 		}
 	})
+	t.Run("stale JWKS never served", func(t *testing.T) {
+		jwks := Request{Kind: KindJWKS, URL: "https://issuer.example/.well-known/openid-configuration"}
+		next := &countingSource{}
+		now := time.Now()
+		c := &Cache{Dir: t.TempDir(), Next: next, TTL: time.Minute, StaleIfError: true, Now: func() time.Time { return now }}
+		if _, err := c.Fetch(ctx, jwks); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(time.Hour)
+		next.err = errors.New("issuer unreachable")
+		if _, err := c.Fetch(ctx, jwks); err == nil {
+			t.Fatal("served a stale JWKS: a revoked signing key would stay trusted")
+		}
+	})
 	t.Run("oversized cache file is a miss", func(t *testing.T) {
 		dir := t.TempDir()
 		next := &countingSource{}

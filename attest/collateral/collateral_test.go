@@ -53,3 +53,19 @@ func TestDirRefusesOversizedItem(t *testing.T) {
 		t.Fatalf("oversized item: %v, want a size error", err)
 	}
 }
+
+func TestDirRefusesNonRegularFiles(t *testing.T) {
+	dir := t.TempDir()
+	// A link to a device that never ends, and a directory in a file's place.
+	if err := os.Symlink("/dev/zero", filepath.Join(dir, "vcek.der")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "jwks.json"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []Kind{KindVCEK, KindJWKS} {
+		if _, err := Dir(dir).Fetch(context.Background(), Request{Kind: k}); err == nil || errors.Is(err, ErrNotFound) {
+			t.Errorf("%v: %v, want a refusal", k, err)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -31,6 +32,10 @@ func (d Dir) Fetch(_ context.Context, req Request) ([]byte, error) {
 	return b, err
 }
 
+// readLimited reads a regular file of at most MaxItemSize bytes. The bound
+// is enforced on the bytes read, not on what stat reports (a /proc file or
+// a link to /dev/zero reports size 0), and only regular files are read, so
+// a hostile bundle or cache directory cannot exhaust memory.
 func readLimited(p string) ([]byte, error) {
 	f, err := os.Open(p)
 	if err != nil {
@@ -41,8 +46,15 @@ func readLimited(p string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if st.Size() > MaxItemSize {
-		return nil, fmt.Errorf("collateral: %s is %d bytes, limit %d", p, st.Size(), MaxItemSize)
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("collateral: %s is not a regular file", p)
 	}
-	return os.ReadFile(p)
+	b, err := io.ReadAll(io.LimitReader(f, MaxItemSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxItemSize {
+		return nil, fmt.Errorf("collateral: %s is larger than %d bytes", p, MaxItemSize)
+	}
+	return b, nil
 }

@@ -158,6 +158,8 @@ func TestGenuineRefused(t *testing.T) {
 		{"header kid tampered", replaceSegment(tok, 0, b64json(t, map[string]any{"alg": "RS256", "jku": genuineIssuer + "/certs", "kid": "x" + genuineKID, "typ": "JWT"})), nil, genuineNow, nil, attest.ErrSignature},
 		{"header jku elsewhere", replaceSegment(tok, 0, b64json(t, map[string]any{"alg": "RS256", "jku": "https://evil.example/certs", "kid": genuineKID, "typ": "JWT"})), nil, genuineNow, nil, attest.ErrCertificate},
 		{"header alg none", replaceSegment(tok, 0, b64json(t, map[string]any{"alg": "none", "kid": genuineKID})), nil, genuineNow, nil, attest.ErrSignature},
+		{"newline in payload", []byte(parts[0] + "." + parts[1][:40] + "\n" + parts[1][40:] + "." + parts[2]), nil, genuineNow, nil, attest.ErrMalformed},
+		{"carriage return in signature", []byte(parts[0] + "." + parts[1] + "." + parts[2][:10] + "\r" + parts[2][10:]), nil, genuineNow, nil, attest.ErrMalformed},
 		{"header reordered", replaceSegment(tok, 0, b64.EncodeToString([]byte(`{"typ":"JWT","kid":"`+genuineKID+`","jku":"`+genuineIssuer+`/certs","alg":"RS256"}`))), nil, genuineNow, nil, attest.ErrSignature},
 	}
 	for _, tt := range tests {

@@ -61,6 +61,14 @@ func parseToken(b []byte) (*token, error) {
 	if len(parts) != 3 {
 		return nil, attest.Malformed("maa: token has %d segments, want 3 (compact JWS)", len(parts))
 	}
+	// base64's decoders skip CR and LF even in strict mode, which would let
+	// one token have many byte forms: refuse anything outside the base64url
+	// alphabet first.
+	for i, p := range parts {
+		if j := bytes.IndexFunc(p, func(r rune) bool { return !isBase64URL(r) }); j >= 0 {
+			return nil, attest.Malformed("maa: segment %d: byte %q at %d is not base64url", i, p[j], j)
+		}
+	}
 	t := &token{raw: b}
 	copy(t.segments[:], parts)
 	hdr, err := decodeSegment("header", parts[0])
@@ -83,6 +91,10 @@ func parseToken(b []byte) (*token, error) {
 		}
 	}
 	return t, nil
+}
+
+func isBase64URL(r rune) bool {
+	return r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_'
 }
 
 func decodeSegment(name string, seg []byte) ([]byte, error) {
