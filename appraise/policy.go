@@ -33,7 +33,7 @@ type Reference struct {
 	TEE attest.TEE `json:"tee"`
 	// Formats restricts the evidence formats (for example to refuse TDX
 	// claims relayed by Azure Attestation). Empty: any format of the TEE.
-	Formats      []string     `json:"formats,omitempty"`
+	Formats []string `json:"formats,omitempty"`
 	// AnyCode admits any measurement and signer, rated "warning" at best.
 	// Without it a reference must pin code: measurements or signers.
 	// Default false.
