@@ -23,7 +23,8 @@ digest=$(sha256sum "$cofre" | cut -d' ' -f1)
 echo "evidence for nonce $nonce written to $work/evidence.json"
 
 say "2. Verify it, then appraise it against a development policy"
-"$cofre" evidence verify --sim-root "$work/sim/root.pem" "$work/evidence.json"
+"$cofre" evidence verify --allow-simulation --sim-root "$work/sim/root-cert.pem" --nonce "$nonce" \
+  --workload-digest "$digest" "$work/evidence.json"
 cat > "$work/policy.yaml" <<YAML
 name: demo-dev
 allow_simulation: true
@@ -31,10 +32,10 @@ references:
   - tee: sim
     measurements: ["$digest"]
 YAML
-"$cofre" evidence verify --sim-root "$work/sim/root.pem" --policy "$work/policy.yaml" "$work/evidence.json"
+"$cofre" evidence verify --sim-root "$work/sim/root-cert.pem" --policy "$work/policy.yaml" "$work/evidence.json"
 echo "(a hardware policy refuses the same evidence:)"
-printf 'name: prod\nreferences:\n  - tee: sgx\n' > "$work/prod.yaml"
-if "$cofre" evidence verify --sim-root "$work/sim/root.pem" --policy "$work/prod.yaml" "$work/evidence.json"; then
+printf 'name: prod\nreferences:\n  - tee: sgx\n    measurements: ["%s"]\n' "$digest" > "$work/prod.yaml"
+if "$cofre" evidence verify --sim-root "$work/sim/root-cert.pem" --policy "$work/prod.yaml" "$work/evidence.json"; then
   echo "demo: a production policy accepted simulated evidence" >&2; exit 1
 fi
 

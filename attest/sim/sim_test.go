@@ -153,6 +153,25 @@ func TestRefusals(t *testing.T) {
 	}
 }
 
+func TestRootKeyCannotSignReports(t *testing.T) {
+	f := newFixture(t)
+	good := f.evidence(t, [64]byte{1})
+	// Whoever holds the root key signs a report directly, presenting the
+	// root certificate as the "platform": refused, the root is a CA.
+	ev := mutate(t, good, func(p *payload) {
+		p.Certificates = [][]byte{f.root.Cert.Raw}
+		digest := sha256.Sum256(signedDigestInput(p.Report))
+		sig, err := f.root.Key.Sign(rand.Reader, digest[:], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Signature = sig
+	})
+	if _, err := f.verifier.Verify(context.Background(), ev, attest.Options{Now: epoch}); !errors.Is(err, attest.ErrCertificate) {
+		t.Fatalf("report signed by the root CA key: %v, want ErrCertificate", err)
+	}
+}
+
 func TestVerifyDoesNotModifyEvidence(t *testing.T) {
 	f := newFixture(t)
 	ev := f.evidence(t, [64]byte{9})

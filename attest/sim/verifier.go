@@ -67,6 +67,11 @@ func (v *Verifier) Verify(_ context.Context, ev attest.Evidence, opts attest.Opt
 		}
 		return nil, &attest.CheckError{Check: "sim platform chain", Field: "certificates", Expected: "chain to a simulation root", Actual: leaf.Subject.String(), Err: fmt.Errorf("%w: %w", attest.ErrCertificate, err)}
 	}
+	if leaf.IsCA || leaf.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
+		// Only a platform certificate signs reports; a CA key signing one
+		// would let whoever holds a root or intermediate skip the platform.
+		return nil, attest.Refuse(attest.ErrCertificate, "sim platform certificate", "key_usage", "end-entity with digitalSignature", fmt.Sprintf("ca=%v key_usage=%#x", leaf.IsCA, leaf.KeyUsage))
+	}
 	pub, ok := leaf.PublicKey.(*ecdsa.PublicKey)
 	if !ok {
 		return nil, attest.Refuse(attest.ErrCertificate, "sim platform key", "public_key", "ECDSA P-256", fmt.Sprintf("%T", leaf.PublicKey))

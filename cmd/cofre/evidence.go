@@ -46,6 +46,10 @@ type verifyFlags struct {
 	maaIssuers    []string
 	online        bool
 	cacheDir      string
+	allowSim      bool
+	nonce         string
+	publicKey     string
+	digest        string
 }
 
 func newEvidenceVerifyCmd() *cobra.Command {
@@ -65,7 +69,7 @@ Exit status: 0 accepted, 1 refused (reasons on stderr), 2 usage error or
 unreadable input.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runEvidenceVerify(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f, args[0])
+			return runEvidenceVerify(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f, args[0])
 		},
 	}
 	fl := cmd.Flags()
@@ -79,6 +83,10 @@ unreadable input.`,
 	fl.StringArrayVar(&f.maaIssuers, "maa-issuer", nil, "trusted Azure Attestation instance (https origin); repeatable")
 	fl.BoolVar(&f.online, "online", false, "fetch missing collateral from Intel PCS, AMD KDS and token issuers (cached on disk)")
 	fl.StringVar(&f.cacheDir, "cache-dir", defaultCacheDir(), "collateral cache directory for --online")
+	fl.BoolVar(&f.allowSim, "allow-simulation", false, "accept sim.v1 evidence without a policy (SIMULATION: no confidentiality)")
+	fl.StringVar(&f.nonce, "nonce", "", "check the report-data binding: the verifier's 32-byte nonce (hex)")
+	fl.StringVar(&f.publicKey, "public-key", "", "with --nonce: the bound public key (PEM or DER, PKIX)")
+	fl.StringVar(&f.digest, "workload-digest", "", "with --nonce: the bound workload digest (hex)")
 	fl.StringVar(&f.encoding, "input-encoding", "auto", "encoding of FILE: auto, raw, hex, base64")
 	return cmd
 }
@@ -91,13 +99,21 @@ func allFormats() []string {
 	return reg.Formats()
 }
 
-func runEvidenceVerify(ctx context.Context, stdout, stderr io.Writer, f verifyFlags, path string) error {
+func runEvidenceVerify(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, f verifyFlags, path string) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ev, err := readEvidence(path, f.format, f.encoding)
+	ev, err := readEvidence(stdin, path, f.format, f.encoding)
 	if err != nil {
 		return err
+	}
+	var binding *bindingInputs
+	if f.nonce != "" {
+		if binding, err = parseBinding(f); err != nil {
+			return err
+		}
+	} else if f.publicKey != "" || f.digest != "" {
+		return usagef("--public-key and --workload-digest need --nonce")
 	}
 	opts := attest.Options{}
 	if f.at != "" {
@@ -176,6 +192,21 @@ func runEvidenceVerify(ctx context.Context, stdout, stderr io.Writer, f verifyFl
 	if len(claims.Warnings) > 0 {
 		out.Status = "warning"
 	}
+	if binding != nil {
+		out.BindingChecked = true
+		if err := attest.CheckBinding(claims, binding.nonce, binding.publicKey, binding.digest); err != nil {
+			out.Status = "contraindicated"
+			out.Reasons = append(out.Reasons, refusalReasons(err)...)
+			return report(stdout, stderr, f.json, out, claims)
+		}
+	}
+	if policy == nil && out.Simulation && !f.allowSim {
+		// Genuine simulated evidence is still not hardware evidence: say
+		// so with the exit code, unless the caller opted in.
+		out.Status = "contraindicated"
+		out.Reasons = append(out.Reasons, reason{Field: "simulation", Expected: "hardware evidence (or --allow-simulation, or a policy with allow_simulation)", Actual: "SIMULATION"})
+		return report(stdout, stderr, f.json, out, claims)
+	}
 	if policy != nil {
 		res := appraise.Appraise(claims, policy, opts.Time())
 		out.Policy = policy.Name
@@ -196,12 +227,37 @@ func defaultCacheDir() string {
 	return filepath.Join(d, "cofre", "collateral")
 }
 
+// bindingInputs are what the relying party knows and the evidence must bind.
+type bindingInputs struct {
+	nonce, publicKey, digest []byte
+}
+
+func parseBinding(f verifyFlags) (*bindingInputs, error) {
+	var b bindingInputs
+	var err error
+	if b.nonce, err = hexFlag("nonce", f.nonce); err != nil {
+		return nil, err
+	}
+	if len(b.nonce) != attest.NonceSize {
+		return nil, usagef("--nonce: %d bytes, want %d", len(b.nonce), attest.NonceSize)
+	}
+	if f.publicKey != "" {
+		if b.publicKey, err = readPublicKeyDER(f.publicKey); err != nil {
+			return nil, usagef("--public-key: %v", err)
+		}
+	}
+	if b.digest, err = hexFlag("workload-digest", f.digest); err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
 // readEvidence reads FILE and decides its format and encoding.
-func readEvidence(path, format, encoding string) (attest.Evidence, error) {
+func readEvidence(stdin io.Reader, path, format, encoding string) (attest.Evidence, error) {
 	var b []byte
 	var err error
 	if path == "-" {
-		b, err = io.ReadAll(io.LimitReader(os.Stdin, maxEvidenceFile+1))
+		b, err = io.ReadAll(io.LimitReader(stdin, maxEvidenceFile+1))
 	} else {
 		var fh *os.File
 		if fh, err = os.Open(path); err == nil {
@@ -294,10 +350,13 @@ type verifyReport struct {
 	Warnings    []string          `json:"warnings,omitempty"`
 	Claims      map[string]any    `json:"claims,omitempty"`
 	Simulation  bool              `json:"simulation,omitempty"`
-	Status      string            `json:"status"`
-	Policy      string            `json:"policy,omitempty"`
-	Vector      any               `json:"trustworthiness_vector,omitempty"`
-	Reasons     []reason          `json:"reasons"`
+	// BindingChecked says whether the report data was checked against a
+	// nonce: without it, replayed evidence verifies too.
+	BindingChecked bool     `json:"binding_checked"`
+	Status         string   `json:"status"`
+	Policy         string   `json:"policy,omitempty"`
+	Vector         any      `json:"trustworthiness_vector,omitempty"`
+	Reasons        []reason `json:"reasons"`
 }
 
 type reason struct {
@@ -472,11 +531,20 @@ func report(stdout, stderr io.Writer, asJSON bool, o verifyReport, c *attest.Cla
 	row("advisories", strings.Join(o.Advisories, ", "))
 	row("report data", o.ReportData.String())
 	row("platform id", o.PlatformID.String())
+	if o.BindingChecked {
+		row("binding", "checked: the report data binds the given nonce, key and digest")
+	} else {
+		row("binding", "NOT checked (pass --nonce to rule out replayed evidence)")
+	}
 	for _, warn := range o.Warnings {
 		fmt.Fprintln(w, "  warning:", warn)
 	}
 	for _, r := range o.Reasons {
-		fmt.Fprintf(w, "  - %s [%s]\n", r, r.Tier)
+		if r.Tier != "" {
+			fmt.Fprintf(w, "  - %s [%s]\n", r, r.Tier)
+		} else {
+			fmt.Fprintf(w, "  - %s\n", r)
+		}
 	}
 	if refused {
 		return refusedError{}

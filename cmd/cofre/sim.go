@@ -22,8 +22,9 @@ import (
 
 // Files of a simulation directory, as "cofre sim init" writes them.
 const (
-	simRootFile     = "root.pem"     // root CA key and certificate: the trust anchor
-	simPlatformFile = "platform.pem" // platform key and chain: what a node agent holds
+	simRootFile     = "root.pem"      // root CA key and certificate: keep it private
+	simRootCertFile = "root-cert.pem" // the root certificate alone: what verifiers trust
+	simPlatformFile = "platform.pem"  // platform key and chain: what a node agent holds
 )
 
 func newSimCmd() *cobra.Command {
@@ -36,12 +37,17 @@ func newSimInitCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "init --dir DIR",
 		Short: "Create a simulation root CA and one platform key certified by it",
+		Long: `Init writes root.pem (the root CA key and certificate: keep it private),
+root-cert.pem (the certificate alone: give it to verifiers with --sim-root)
+and platform.pem (the platform key and chain: what a node agent holds).
+Whoever holds either key can forge simulated evidence: SIMULATION gives no
+confidentiality.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dir == "" {
 				return usagef("--dir is required")
 			}
-			for _, f := range []string{simRootFile, simPlatformFile} {
+			for _, f := range []string{simRootFile, simRootCertFile, simPlatformFile} {
 				if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
 					return usagef("%s already exists; refusing to overwrite a simulation root", filepath.Join(dir, f))
 				}
@@ -70,6 +76,10 @@ func newSimInitCmd() *cobra.Command {
 				return err
 			}
 			if err := os.WriteFile(filepath.Join(dir, simPlatformFile), pb, 0o600); err != nil {
+				return err
+			}
+			cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Cert.Raw})
+			if err := os.WriteFile(filepath.Join(dir, simRootCertFile), cert, 0o644); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "SIMULATION root and platform %q written to %s (platform id %x)\n", name, dir, plat.ID())

@@ -49,9 +49,13 @@ func TestSimulationFlow(t *testing.T) {
 		"--nonce", strings.Repeat("00", 32), "--measurement", m, "-o", ev); code != 0 {
 		t.Fatalf("produce: exit %d: %s", code, errs)
 	}
-	root := filepath.Join(simDir, "root.pem")
+	root := filepath.Join(simDir, "root-cert.pem")
 
-	code, out, errs := cofre(t, "evidence", "verify", "--json", "--sim-root", root, ev)
+	// Genuine, but simulated: refused unless the caller opts in.
+	if code, _, errs := cofre(t, "evidence", "verify", "--sim-root", root, ev); code != 1 || !strings.Contains(errs, "SIMULATION") {
+		t.Fatalf("sim without --allow-simulation: exit %d, stderr:\n%s", code, errs)
+	}
+	code, out, errs := cofre(t, "evidence", "verify", "--json", "--allow-simulation", "--sim-root", root, ev)
 	if code != 0 {
 		t.Fatalf("verify: exit %d: %s", code, errs)
 	}
@@ -60,15 +64,28 @@ func TestSimulationFlow(t *testing.T) {
 		Measurement string `json:"measurement"`
 		Status      string `json:"status"`
 		Simulation  bool   `json:"simulation"`
+		Binding     bool   `json:"binding_checked"`
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("json output: %v\n%s", err, out)
 	}
-	if res.TEE != "sim" || !res.Simulation || res.Status != "warning" || res.Measurement != m {
+	if res.TEE != "sim" || !res.Simulation || res.Status != "warning" || res.Measurement != m || res.Binding {
 		t.Fatalf("result = %+v", res)
 	}
-	if code, out, _ := cofre(t, "evidence", "verify", "--sim-root", root, ev); code != 0 || !strings.Contains(out, "SIMULATION") {
+	if code, out, _ := cofre(t, "evidence", "verify", "--allow-simulation", "--sim-root", root, ev); code != 0 || !strings.Contains(out, "SIMULATION") {
 		t.Fatalf("text output must say SIMULATION (exit %d):\n%s", code, out)
+	}
+
+	// Binding: the nonce it was produced for passes, another is refused.
+	zero := strings.Repeat("00", 32)
+	if code, out, errs := cofre(t, "evidence", "verify", "--allow-simulation", "--sim-root", root, "--nonce", zero, ev); code != 0 || !strings.Contains(out, "binding      checked") {
+		t.Fatalf("right nonce: exit %d\n%s%s", code, out, errs)
+	}
+	if code, _, errs := cofre(t, "evidence", "verify", "--allow-simulation", "--sim-root", root, "--nonce", strings.Repeat("01", 32), ev); code != 1 || !strings.Contains(errs, "report data binding") {
+		t.Fatalf("other nonce: exit %d, stderr:\n%s", code, errs)
+	}
+	if code, _, _ := cofre(t, "evidence", "verify", "--allow-simulation", "--sim-root", root, "--nonce", "00", ev); code != 2 {
+		t.Fatalf("short nonce: exit %d, want 2", code)
 	}
 
 	// Appraisal: a policy that allows simulation and pins the measurement.
@@ -83,18 +100,18 @@ func TestSimulationFlow(t *testing.T) {
 		t.Fatalf("wrong measurement: exit %d, stderr:\n%s", code, errs)
 	}
 	hw := filepath.Join(dir, "hw.yaml")
-	os.WriteFile(hw, []byte("name: prod\nreferences:\n  - tee: sgx\n"), 0o600)
+	os.WriteFile(hw, []byte("name: prod\nreferences:\n  - tee: sgx\n    measurements: [\"00\"]\n"), 0o600)
 	if code, _, errs := cofre(t, "evidence", "verify", "--sim-root", root, "--policy", hw, ev); code != 1 || !strings.Contains(errs, "simulation") {
 		t.Fatalf("sim under a hardware policy: exit %d, stderr:\n%s", code, errs)
 	}
 
 	// Refusals: no trusted root, another root, a flipped byte.
-	if code, _, _ := cofre(t, "evidence", "verify", ev); code != 1 {
+	if code, _, _ := cofre(t, "evidence", "verify", "--allow-simulation", ev); code != 1 {
 		t.Fatalf("no sim root: exit %d, want 1", code)
 	}
 	otherSim := filepath.Join(dir, "other-sim")
 	cofre(t, "sim", "init", "--dir", otherSim)
-	if code, _, _ := cofre(t, "evidence", "verify", "--sim-root", filepath.Join(otherSim, "root.pem"), ev); code != 1 {
+	if code, _, _ := cofre(t, "evidence", "verify", "--allow-simulation", "--sim-root", filepath.Join(otherSim, "root-cert.pem"), ev); code != 1 {
 		t.Fatalf("other root: exit %d, want 1", code)
 	}
 	b, _ := os.ReadFile(ev)
@@ -107,7 +124,7 @@ func TestSimulationFlow(t *testing.T) {
 	tampered := filepath.Join(dir, "tampered.json")
 	tb, _ := json.Marshal(env)
 	os.WriteFile(tampered, tb, 0o600)
-	if code, _, errs := cofre(t, "evidence", "verify", "--sim-root", root, tampered); code != 1 {
+	if code, _, errs := cofre(t, "evidence", "verify", "--allow-simulation", "--sim-root", root, tampered); code != 1 {
 		t.Fatalf("tampered: exit %d, want 1: %s", code, errs)
 	}
 }
