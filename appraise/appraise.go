@@ -222,8 +222,9 @@ func appraiseOne(c *attest.Claims, p *Policy, ref Reference, now time.Time) *Res
 	}
 	for _, k := range sortedKeys(ref.Raw) {
 		want := ref.Raw[k]
-		got, ok := rawString(c.Raw[k])
-		if !ok || !rawEqual(c.Raw[k], got, want) {
+		claim := lookupRaw(c.Raw, k)
+		got, ok := rawString(claim)
+		if !ok || !rawEqual(claim, got, want) {
 			if !a.fail(FieldRawPrefix+k, want, got) {
 				v.Configuration = ear.UnsupportableConfigClaim
 			} else {
@@ -350,6 +351,32 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// lookupRaw finds a raw claim by name; a dotted name reaches into nested
+// maps keyed by strings ("pcrs.7" is PCR 7 of a TPM's "pcrs" map). An exact
+// top-level name wins over a dotted path.
+func lookupRaw(raw map[string]any, name string) any {
+	if v, ok := raw[name]; ok {
+		return v
+	}
+	head, rest, ok := strings.Cut(name, ".")
+	if !ok {
+		return nil
+	}
+	switch m := raw[head].(type) {
+	case map[string]any:
+		return lookupRaw(m, rest)
+	case map[string]attest.Hex:
+		if v, ok := m[rest]; ok {
+			return v
+		}
+	case map[string]string:
+		if v, ok := m[rest]; ok {
+			return v
+		}
+	}
+	return nil
 }
 
 // rawEqual compares a raw claim with a policy value: byte strings as hex,

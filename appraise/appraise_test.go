@@ -235,6 +235,12 @@ references:
 		{"any code capped at warning", anyCode, func(c *attest.Claims) { c.Measurement = attest.Hex{0x42} }, now, ear.TrustTierWarning, FieldMeasurement},
 		{"revoked never tolerated", revokedTol, func(c *attest.Claims) { c.TCBStatus = attest.TCBRevoked }, now, ear.TrustTierContraindicated, FieldTCBStatus},
 		{"zero time means now, not forever", revokedTol, func(c *attest.Claims) { c.TCBStatus = attest.TCBOutOfDate }, time.Time{}, ear.TrustTierWarning, FieldTCBStatus},
+		{"nested raw claim", mustPolicy(t, "name: nested\nreferences: [{tee: tdx, measurements: [\"aa\"], raw: {pcrs.7: \"ab\"}}]\n"), func(c *attest.Claims) {
+			c.Raw["pcrs"] = map[string]attest.Hex{"7": {0xab}}
+		}, now, ear.TrustTierAffirming, ""},
+		{"nested raw claim differs", mustPolicy(t, "name: nested\nreferences: [{tee: tdx, measurements: [\"aa\"], raw: {pcrs.7: \"ab\"}}]\n"), func(c *attest.Claims) {
+			c.Raw["pcrs"] = map[string]attest.Hex{"7": {0xac}}
+		}, now, ear.TrustTierContraindicated, "raw.pcrs.7"},
 		{"sim by format alone is sim", strict, func(c *attest.Claims) { c.Format = attest.FormatSim }, now, ear.TrustTierContraindicated, FieldSimulation},
 		{"sim by warning alone is sim", strict, func(c *attest.Claims) { c.Warnings = []string{attest.SimulationWarning} }, now, ear.TrustTierContraindicated, FieldSimulation},
 	}

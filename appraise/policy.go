@@ -112,9 +112,6 @@ func tolerable(field string) (ok, needsValue bool) {
 // ErrInvalidPolicy is wrapped by every policy validation error.
 var ErrInvalidPolicy = errors.New("invalid policy")
 
-// maxPolicySize bounds a policy document; real ones are a few kilobytes.
-const maxPolicySize = 1 << 20
-
 // ParsePolicy decodes a YAML or JSON policy strictly (unknown fields are
 // errors, so a misspelled field is never silently ignored) and validates it.
 func ParsePolicy(b []byte) (*Policy, error) {

@@ -10,11 +10,6 @@ import (
 	"path/filepath"
 )
 
-// MaxItemSize bounds any one collateral file. The largest real items (TDX TCB
-// info, CRLs) are tens of kilobytes; a bound keeps a hostile bundle or server
-// from exhausting memory.
-const MaxItemSize = 4 << 20
-
 // Dir is an offline bundle: a directory holding one platform's collateral
 // under the names Kind.FileName gives.
 type Dir string

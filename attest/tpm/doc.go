@@ -49,7 +49,8 @@
 //     selects, concatenated in ascending index order: the TPM's own pcrDigest
 //     for an AK that signs with SHA-256. go-tpm-tools' client.Attest selects
 //     all 24 PCRs, so Measurement changes with anything measured after boot;
-//     policies that want only the boot chain check Raw["pcrs"] by index.
+//     policies that want only the boot chain pin PCRs by index
+//     (appraise reference `raw: {pcrs.7: "<hex>"}`).
 //   - PlatformID is SHA-256 of the AK certificate's SubjectPublicKeyInfo: the
 //     AK identifies one (v)TPM, and so one VM.
 //   - TCB["gce_firmware"] is the GCE virtual firmware version, when the event
