@@ -19,46 +19,57 @@
 //
 // # Checks
 //
-// Verify refuses unless all of these hold, in this order:
+// Verify refuses unless all of these hold, in this order. Steps 3 to 9 are
+// what every Intel DCAP quote must satisfy, SGX or TDX, and are implemented
+// once, for both, in attest/internal/dcap.
 //
 //  1. The quote parses, with every length bounded and consistent and every
 //     reserved field of both report bodies zero (attest.ErrMalformed).
-//  2. The certification data holds exactly PCK leaf, PCK CA (Platform or
+//  2. The QE vendor ID is Intel's: only Intel's QE identity is known
+//     (attest.ErrCollateral).
+//  3. The certification data holds exactly PCK leaf, PCK CA (Platform or
 //     Processor) and root; the root is byte-for-byte the trusted Intel SGX
 //     Root CA (embedded, see IntelRootFingerprint); each certificate is
 //     valid at opts.Time() and issued by the next; subject names match
-//     their roles; and the leaf is not revoked by its CA's CRL if that CRL
-//     is available (attest.ErrCertificate). The leaf carries a well-formed
-//     SGX extension (PPID, TCB, PCE-ID, FMSPC, SGX type).
-//  3. The PCK key signs the QE report, and the QE report data is
+//     their roles; no certificate carries an unknown critical extension
+//     (attest.ErrCertificate). The leaf carries a well-formed SGX extension
+//     (PPID, TCB, PCE-ID, FMSPC, SGX type).
+//  4. The PCK key signs the QE report, the QE report data is
 //     SHA-256(attestation key ‖ QE authentication data) followed by 32 zero
-//     bytes (attest.ErrSignature).
-//  4. The attestation key signs header ‖ ISV enclave report body
-//     (attest.ErrSignature), and the QE vendor ID is Intel's.
+//     bytes, and the attestation key signs header ‖ ISV enclave report body
+//     (attest.ErrSignature; every failure is reported).
 //  5. The TCB signing chain is a certificate named "Intel SGX TCB Signing",
-//     issued directly by the trusted root and valid at opts.Time(), and
-//     neither it nor the PCK CA is revoked by the root CA's CRL if that CRL
-//     is available. TCB info for the PCK certificate's FMSPC (SGX, version 2
-//     or 3) and the QE identity (id "QE", version 2) are signed by it over
-//     the exact bytes of their "tcbInfo" and "enclaveIdentity" members, and
-//     issueDate ≤ opts.Time() ≤ nextUpdate; TCB info's FMSPC and PCE-ID
-//     equal the PCK certificate's (attest.ErrCollateral). A CRL that is
-//     present must be correctly signed and current (attest.ErrCollateral).
-//  6. The QE report matches the QE identity: MRSIGNER, ISVPRODID, and
+//     issued directly by the trusted root and valid at opts.Time()
+//     (attest.ErrCollateral).
+//  6. For each CRL that is available: the PCK CA's CRL does not list the
+//     PCK certificate, and the root CA's CRL lists neither the PCK CA
+//     (attest.ErrCertificate) nor the TCB Signing certificate
+//     (attest.ErrCollateral). A CRL that is present must be issued and
+//     correctly signed by its CA and current: thisUpdate ≤ opts.Time() ≤
+//     nextUpdate (attest.ErrCollateral).
+//  7. TCB info for the PCK certificate's FMSPC (SGX, version 2 or 3) and
+//     the QE identity (id "QE", version 2) are signed by the TCB Signing
+//     certificate over the exact bytes of their "tcbInfo" and
+//     "enclaveIdentity" members, and issueDate ≤ opts.Time() ≤ nextUpdate;
+//     TCB info's FMSPC and PCE-ID equal the PCK certificate's
+//     (attest.ErrCollateral).
+//  8. The QE report matches the QE identity: MRSIGNER, ISVPRODID, and
 //     MISCSELECT and ATTRIBUTES under their masks (attest.ErrCollateral).
-//     The QE's ISVSVN meets some QE TCB level, and that level is not Revoked
-//     (attest.ErrTCB).
-//  7. The PCK certificate's TCB (16 SGX TCB components and PCESVN) meets
-//     some TCB level of TCB info, the first such level in document order is
-//     the platform's, and it is not Revoked (attest.ErrTCB).
+//     The QE's ISVSVN meets some QE TCB level (attest.ErrTCB).
+//  9. The PCK certificate's TCB (16 SGX TCB components and PCESVN) meets
+//     some TCB level of TCB info; the first such level in document order is
+//     the platform's (attest.ErrTCB).
 //
-// The claimed TCB status combines the platform's and the QE's levels as
-// Intel's library does: a QE that is OutOfDate turns UpToDate and
-// SWHardeningNeeded into OutOfDate, and the two configuration-needed
-// statuses into OutOfDateConfigurationNeeded; otherwise the platform's
-// status stands. The TCB date is the earlier of the two levels' dates, and
-// the advisories are the union of both. Any status but UpToDate, a debug
-// enclave, and a missing CRL are warnings in the claims, not refusals.
+// The claimed TCB status combines the platform's and the QE's levels as the
+// union of their facets (SW hardening needed, configuration needed, out of
+// date, revoked). Where Intel's library says anything it agrees: a QE that
+// is OutOfDate turns UpToDate and SWHardeningNeeded into OutOfDate, and the
+// two configuration-needed statuses into OutOfDateConfigurationNeeded; a QE
+// that is UpToDate leaves the platform's status. A combined status of
+// Revoked is refused (attest.ErrTCB). The TCB date is the earlier of the two
+// levels' dates, and the advisories are the union of both. Any status but
+// UpToDate, a debug enclave, and a missing CRL are warnings in the claims,
+// not refusals.
 //
 // # Claims
 //

@@ -3,12 +3,9 @@ package sgx
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -19,7 +16,10 @@ import (
 
 	"github.com/cofre-cc/cofre/attest"
 	"github.com/cofre-cc/cofre/attest/collateral"
-	"github.com/cofre-cc/cofre/attest/sgx/internal/pcs"
+	"github.com/cofre-cc/cofre/attest/internal/dcap"
+	"github.com/cofre-cc/cofre/attest/internal/dcap/dcaptest"
+	"github.com/cofre-cc/cofre/attest/internal/dcap/layout"
+	"github.com/cofre-cc/cofre/attest/internal/dcap/pcs"
 	"github.com/cofre-cc/cofre/attest/sgx/internal/quote"
 )
 
@@ -84,12 +84,12 @@ func newWorld(t *testing.T) *world {
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 	}, nil, w.rootKey, w.rootKey)
 	w.tcbSigner = w.issue(&x509.Certificate{
-		SerialNumber: big.NewInt(3), Subject: intelName(cnTCBSigning),
+		SerialNumber: big.NewInt(3), Subject: intelName(dcap.CNTCBSigning),
 		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageDigitalSignature,
 	}, w.root, w.rootKey, w.tcbKey)
-	w.reissueCA(cnPlatformCA)
+	w.reissueCA(dcap.CNPlatformCA)
 
-	w.header = quote.Header{Version: 3, AttestationKeyType: 2, QESVN: 8, PCESVN: 11, QEVendorID: quote.IntelQEVendorID}
+	w.header = quote.Header{Version: 3, AttestationKeyType: 2, QESVN: 8, PCESVN: 11, QEVendorID: layout.IntelQEVendorID}
 	w.body.MREnclave = [32]byte{0xaa, 0xbb}
 	w.body.MRSigner = [32]byte{0xcc, 0xdd}
 	w.body.ISVProdID = 7
@@ -150,14 +150,7 @@ func qeLevelJSON(isvsvn int, date, status string, adv ...string) map[string]any 
 	return l
 }
 
-func genKey(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
+func genKey(t *testing.T) *ecdsa.PrivateKey { return dcaptest.Key(t) }
 
 func intelName(cn string) pkix.Name {
 	return pkix.Name{CommonName: cn, Organization: []string{"Intel Corporation"}, Locality: []string{"Santa Clara"},
@@ -171,18 +164,7 @@ func (w *world) issue(tmpl, parent *x509.Certificate, parentKey, key *ecdsa.Priv
 		tmpl.NotBefore = w.now.Add(-365 * 24 * time.Hour)
 		tmpl.NotAfter = w.now.Add(5 * 365 * 24 * time.Hour)
 	}
-	if parent == nil {
-		parent = tmpl
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return c
+	return dcaptest.Certificate(w.t, tmpl, parent, parentKey, &key.PublicKey)
 }
 
 // reissueCA issues the PCK CA with common name cn, then the leaf.
@@ -198,46 +180,10 @@ func (w *world) reissueCA(cn string) {
 // reissueLeaf issues the PCK certificate from the current PCK values.
 func (w *world) reissueLeaf() {
 	w.leaf = w.issue(&x509.Certificate{
-		SerialNumber: big.NewInt(4), Subject: intelName(cnPCKCertificate),
+		SerialNumber: big.NewInt(4), Subject: intelName(dcap.CNPCKCertificate),
 		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
-		ExtraExtensions: []pkix.Extension{{Id: pcs.OIDSGXExtensions, Value: sgxExtDER(w.t, w.pckTCB, w.fmspc, w.pceID)}},
+		ExtraExtensions: []pkix.Extension{{Id: pcs.OIDSGXExtensions, Value: dcaptest.SGXExtension(w.t, &pcs.PCKExtensions{TCB: w.pckTCB, FMSPC: w.fmspc, PCEID: w.pceID})}},
 	}, w.ca, w.caKey, w.pckKey)
-}
-
-// sgxExtDER encodes the SGX extension of a PCK certificate.
-func sgxExtDER(t testing.TB, tcb pcs.PCKTCB, fmspc [6]byte, pceID [2]byte) []byte {
-	t.Helper()
-	type kv struct {
-		ID  asn1.ObjectIdentifier
-		Val asn1.RawValue
-	}
-	oid := func(arcs ...int) asn1.ObjectIdentifier {
-		return append(append(asn1.ObjectIdentifier{}, pcs.OIDSGXExtensions...), arcs...)
-	}
-	raw := func(v any) asn1.RawValue {
-		b, err := asn1.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return asn1.RawValue{FullBytes: b}
-	}
-	var tcbSeq []kv
-	for i, c := range tcb.Components {
-		tcbSeq = append(tcbSeq, kv{oid(2, i+1), raw(int(c))})
-	}
-	tcbSeq = append(tcbSeq, kv{oid(2, 17), raw(int(tcb.PCESVN))}, kv{oid(2, 18), raw(tcb.CPUSVN[:])})
-	ext := []kv{
-		{oid(1), raw(make([]byte, 16))},
-		{oid(2), raw(tcbSeq)},
-		{oid(3), raw(pceID[:])},
-		{oid(4), raw(fmspc[:])},
-		{oid(5), raw(asn1.Enumerated(0))},
-	}
-	b, err := asn1.Marshal(ext)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // quote builds and signs a quote from the world's values.
@@ -248,7 +194,7 @@ func (w *world) quote() []byte {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	q := &quote.Quote{Header: w.header, Body: w.body, QEReport: w.qeReport, QEAuthData: w.authData, CertDataType: quote.CertDataPCKChain}
+	q := &quote.Quote{Header: w.header, Body: w.body, QEReport: w.qeReport, QEAuthData: w.authData}
 	copy(q.AttestationKey[:], attBytes[1:])
 	h := sha256.New()
 	h.Write(q.AttestationKey[:])
@@ -256,26 +202,13 @@ func (w *world) quote() []byte {
 	var rd [64]byte
 	h.Sum(rd[:0])
 	q.QEReport.ReportData = rd
-	q.QEReportSignature = signRaw(w.t, w.pckKey, q.QEReport.AppendTo(nil))
+	q.QEReportSignature = dcaptest.SignRaw(w.t, w.pckKey, q.QEReport.AppendTo(nil))
 	for _, c := range []*x509.Certificate{w.leaf, w.ca, w.root} {
 		q.CertData = append(q.CertData, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
 	}
 	q.CertData = append(q.CertData, 0)
-	q.Signature = signRaw(w.t, w.attKey, q.Marshal()[:quote.SignedSize])
+	q.Signature = dcaptest.SignRaw(w.t, w.attKey, q.Marshal()[:quote.SignedSize])
 	return q.Marshal()
-}
-
-func signRaw(t testing.TB, k *ecdsa.PrivateKey, msg []byte) [64]byte {
-	t.Helper()
-	d := sha256.Sum256(msg)
-	r, s, err := ecdsa.Sign(rand.Reader, k, d[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sig [64]byte
-	r.FillBytes(sig[:32])
-	s.FillBytes(sig[32:])
-	return sig
 }
 
 // signedDoc returns {"<member>":<body>,"signature":"<hex>"} signed by key.
@@ -285,28 +218,19 @@ func signedDoc(t testing.TB, key *ecdsa.PrivateKey, member string, body map[stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig := signRaw(t, key, b)
-	return fmt.Appendf(nil, `{%q:%s,"signature":"%x"}`, member, b, sig[:])
+	return dcaptest.Envelope(t, key, member, b)
 }
 
 func (w *world) crl(spec *crlSpec, issuer *x509.Certificate, key *ecdsa.PrivateKey) []byte {
 	w.t.Helper()
-	tmpl := &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: spec.thisUpdate, NextUpdate: spec.nextUpdate}
-	if tmpl.ThisUpdate.IsZero() {
-		tmpl.ThisUpdate = w.now.Add(-time.Hour)
-		tmpl.NextUpdate = w.now.Add(24 * time.Hour)
-	}
-	for _, s := range spec.revoked {
-		tmpl.RevokedCertificateEntries = append(tmpl.RevokedCertificateEntries, x509.RevocationListEntry{SerialNumber: s, RevocationTime: w.now.Add(-time.Hour)})
+	this, next := spec.thisUpdate, spec.nextUpdate
+	if this.IsZero() {
+		this, next = w.now.Add(-time.Hour), w.now.Add(24*time.Hour)
 	}
 	if spec.signer != nil {
 		key = spec.signer
 	}
-	der, err := x509.CreateRevocationList(rand.Reader, tmpl, issuer, key)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return der
+	return dcaptest.CRL(w.t, issuer, key, this, next, spec.revoked...)
 }
 
 // source returns the world's collateral as a memory source.

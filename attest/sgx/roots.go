@@ -1,41 +1,9 @@
 package sgx
 
-import (
-	"crypto/x509"
-	_ "embed"
-	"encoding/pem"
-)
-
-// intelRootPEM is the Intel SGX Root CA, the trust anchor of every PCK
-// certificate and of the TCB Signing certificate.
-//
-// Source: https://certificates.trustedservices.intel.com/Intel_SGX_Provisioning_Certification_RootCA.pem
-// (DER: https://certificates.trustedservices.intel.com/IntelSGXRootCA.der).
-// Subject and issuer "CN=Intel SGX Root CA, O=Intel Corporation, L=Santa
-// Clara, ST=CA, C=US", valid 2018-05-21T10:45:10Z to 2049-12-31T23:59:59Z,
-// SHA-256 of the DER:
-// 44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3. The same
-// bytes end Intel PCS's TCB signing chains and the PCK chains in real quotes,
-// and are what go-tdx-guest embeds (verify/trusted_root.pem); roots_test.go
-// pins the fingerprint.
-//
-//go:embed trust/intel_sgx_root_ca.pem
-var intelRootPEM []byte
+import "github.com/cofre-cc/cofre/attest/internal/dcap"
 
 // IntelRootFingerprint is the SHA-256 of the embedded Intel SGX Root CA's
-// DER encoding.
-const IntelRootFingerprint = "44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3"
-
-// intelRoot parses the embedded root. It is called once per NewVerifier, so
-// the package keeps no global certificate that a caller could mutate.
-func intelRoot() *x509.Certificate {
-	blk, _ := pem.Decode(intelRootPEM)
-	if blk == nil {
-		panic("sgx: embedded Intel SGX Root CA is not PEM")
-	}
-	c, err := x509.ParseCertificate(blk.Bytes)
-	if err != nil {
-		panic("sgx: embedded Intel SGX Root CA: " + err.Error())
-	}
-	return c
-}
+// DER encoding, the default trust anchor of a Verifier. The certificate and
+// its source are documented, and its fingerprint tested, in
+// attest/internal/dcap, which SGX and TDX verification share.
+const IntelRootFingerprint = dcap.IntelRootFingerprint

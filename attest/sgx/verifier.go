@@ -3,10 +3,6 @@ package sgx
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/sha256"
-	"crypto/subtle"
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
@@ -14,8 +10,9 @@ import (
 	"strings"
 
 	"github.com/cofre-cc/cofre/attest"
-	"github.com/cofre-cc/cofre/attest/collateral"
-	"github.com/cofre-cc/cofre/attest/sgx/internal/pcs"
+	"github.com/cofre-cc/cofre/attest/internal/dcap"
+	"github.com/cofre-cc/cofre/attest/internal/dcap/layout"
+	"github.com/cofre-cc/cofre/attest/internal/dcap/pcs"
 	"github.com/cofre-cc/cofre/attest/sgx/internal/quote"
 )
 
@@ -40,7 +37,7 @@ func WithRoot(root *x509.Certificate) Option {
 // NewVerifier returns a verifier that trusts the embedded Intel SGX Root CA
 // (see IntelRootFingerprint), unless an option says otherwise.
 func NewVerifier(opts ...Option) *Verifier {
-	v := &Verifier{root: intelRoot()}
+	v := &Verifier{root: dcap.IntelRoot()}
 	for _, o := range opts {
 		o(v)
 	}
@@ -67,102 +64,58 @@ func (v *Verifier) Verify(ctx context.Context, ev attest.Evidence, opts attest.O
 	if err != nil {
 		return nil, attest.Malformed("sgx: parse quote: %w", err)
 	}
-	ders, err := quote.PEMCertificates(q.CertData)
+	ders, err := layout.PEMCertificates(q.CertData)
 	if err != nil {
 		return nil, attest.Malformed("sgx: certification data: %w", err)
 	}
-	if opts.Collateral == nil {
-		return nil, attest.Refuse(attest.ErrCollateral, "collateral", "opts.Collateral", "a collateral source (TCB info, QE identity, TCB signing chain)", "nil")
-	}
-	src := opts.Collateral
-	now := opts.Time()
-	c := &attest.Claims{Format: attest.FormatSGX, TEE: attest.TEESGX}
-
-	// 2. PCK chain to the trusted root, and its SGX extension. Revocation
-	// of the PCK CA (and of the TCB Signing certificate) by the root CA's
-	// CRL is checked below, with one fetch.
-	pck, err := v.verifyPCKChain(ctx, ders, now, src, c)
-	if err != nil {
-		return nil, err
-	}
-
-	// 3. The PCK key signs the QE report, whose report data binds the
-	// attestation key and the QE authentication data.
-	if !verifyRaw(pck.key, q.QEReportBytes(), q.QEReportSignature) {
-		return nil, attest.Refuse(attest.ErrSignature, "qe report signature", "qe_report_signature", "ECDSA P-256 signature by the PCK key", "invalid")
-	}
-	h := sha256.New()
-	h.Write(q.AttestationKey[:])
-	h.Write(q.QEAuthData)
-	want := make([]byte, 64) // SHA-256(key ‖ auth data), then 32 zero bytes
-	h.Sum(want[:0])
-	if subtle.ConstantTimeCompare(want, q.QEReport.ReportData[:]) != 1 {
-		return nil, attest.Refuse(attest.ErrSignature, "attestation key binding", "qe_report.report_data",
-			hex.EncodeToString(want), hex.EncodeToString(q.QEReport.ReportData[:]))
-	}
-
-	// 4. The attestation key signs header ‖ ISV report body.
-	attKey, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append([]byte{4}, q.AttestationKey[:]...))
-	if err != nil {
-		return nil, &attest.CheckError{Check: "quote signature", Field: "attestation_key", Expected: "a P-256 point", Actual: "invalid",
-			Err: fmt.Errorf("%w: %w", attest.ErrSignature, err)}
-	}
-	if !verifyRaw(attKey, q.Signed(), q.Signature) {
-		return nil, attest.Refuse(attest.ErrSignature, "quote signature", "quote_signature", "ECDSA P-256 signature by the attestation key", "invalid")
-	}
-	// Only Intel's QE identity is known: a quote from another vendor's QE
-	// cannot be appraised. (The header is covered by the quote signature,
-	// so this is the genuine vendor ID the QE wrote.)
-	if q.Header.QEVendorID != quote.IntelQEVendorID {
+	// 2. Only Intel's QE identity is known: a quote from another vendor's
+	// QE cannot be appraised. The header is covered by the quote signature,
+	// checked below, so a forged vendor ID fails there too.
+	if q.Header.QEVendorID != layout.IntelQEVendorID {
 		return nil, attest.Refuse(attest.ErrCollateral, "qe vendor", "header.qe_vendor_id",
-			hex.EncodeToString(quote.IntelQEVendorID[:]), hex.EncodeToString(q.Header.QEVendorID[:]))
+			hex.EncodeToString(layout.IntelQEVendorID[:]), hex.EncodeToString(q.Header.QEVendorID[:]))
 	}
 
-	// 5. Collateral: the TCB signing chain, the root CA's CRL, TCB info for
-	// the PCK certificate's FMSPC, and the QE identity.
-	signer, signerKey, err := v.verifyTCBSigner(ctx, src, now)
-	if err != nil {
-		return nil, err
-	}
-	rootCRL, err := fetchCRL(ctx, src, collateral.Request{Kind: collateral.KindRootCRL, TEE: "sgx"}, v.root, now)
-	if err != nil {
-		return nil, err
-	}
-	if rootCRL == nil {
-		c.Warn("Intel SGX Root CA CRL not available: revocation of the PCK CA and TCB Signing certificates was not checked")
-	} else {
-		if err := checkNotRevoked(attest.ErrCertificate, rootCRL, "pck_ca", pck.ca); err != nil {
-			return nil, err
-		}
-		if err := checkNotRevoked(attest.ErrCollateral, rootCRL, "tcb_signing", signer); err != nil {
-			return nil, err
-		}
-	}
-	col, err := verifyCollateral(ctx, src, signerKey, pck.ext, now)
+	// 3–8. What every DCAP quote must satisfy: the PCK chain, the three
+	// signatures, the TCB signing chain, the CRLs, TCB info and QE
+	// identity, and the QE's identity and TCB level.
+	res, err := dcap.Verify(ctx, &dcap.Quote{
+		PCKChain:          ders,
+		QEReport:          &q.QEReport,
+		QEReportBytes:     q.QEReportBytes(),
+		QEReportSignature: q.QEReportSignature,
+		AttestationKey:    q.AttestationKey,
+		QEAuthData:        q.QEAuthData,
+		Signed:            q.Signed(),
+		Signature:         q.Signature,
+	}, dcap.Options{
+		TEE:        attest.TEESGX,
+		Root:       v.root,
+		Now:        opts.Time(),
+		Collateral: opts.Collateral,
+		CRLDates:   dcap.CRLDatesStaleWarns,
+	})
 	if err != nil {
 		return nil, err
 	}
 
-	// 6. The QE is Intel's, and its TCB level.
-	if err := checkQEIdentity(col.qeID, &q.QEReport); err != nil {
-		return nil, err
-	}
-	qel, err := qeLevel(col.qeID, q.QEReport.ISVSVN)
+	// 9. The platform's TCB level, combined with the QE's.
+	ext := res.PCK.Ext
+	pl, err := dcap.MatchPlatform(res.TCBInfo, dcap.PlatformTCB{SGX: ext.TCB.Components, PCESVN: ext.TCB.PCESVN})
 	if err != nil {
 		return nil, err
 	}
-
-	// 7. The platform's TCB level, combined with the QE's.
-	pl, err := platformLevel(col.tcbInfo, &pck.ext.TCB)
+	verdict, err := dcap.Combine(dcap.Part{Name: "platform", Level: &pl.Level}, dcap.Part{Name: "qe", Level: &res.QELevel.Level})
 	if err != nil {
 		return nil, err
 	}
-	fillClaims(c, q, pck.ext, col, pl, qel)
+	c := &attest.Claims{Format: attest.FormatSGX, TEE: attest.TEESGX, Warnings: res.Warnings}
+	fillClaims(c, q, ext, res.TCBInfo, pl, res.QELevel, verdict)
 	return c, nil
 }
 
 // fillClaims sets the claims of a verified quote.
-func fillClaims(c *attest.Claims, q *quote.Quote, ext *pcs.PCKExtensions, col *pcsCollateral, pl *pcs.TCBLevel, qel *pcs.QELevel) {
+func fillClaims(c *attest.Claims, q *quote.Quote, ext *pcs.PCKExtensions, ti *pcs.TCBInfo, pl *pcs.TCBLevel, qel *pcs.EnclaveLevel, v *dcap.Verdict) {
 	b := &q.Body
 	c.Measurement = attest.Hex(bytes.Clone(b.MREnclave[:]))
 	c.Signer = attest.Hex(bytes.Clone(b.MRSigner[:]))
@@ -179,13 +132,9 @@ func fillClaims(c *attest.Claims, q *quote.Quote, ext *pcs.PCKExtensions, col *p
 	}
 	c.TCB["qe_isvsvn"] = uint64(q.QEReport.ISVSVN)
 
-	c.TCBStatus = convergeStatus(pl.Status, qel.Status)
-	// The combined level is as old as its older part.
-	c.TCBDate = pl.Date
-	if qel.Date.Before(c.TCBDate) {
-		c.TCBDate = qel.Date
-	}
-	c.Advisories = mergeAdvisories(pl.Advisories, qel.Advisories)
+	c.TCBStatus = v.Status
+	c.TCBDate = v.Date
+	c.Advisories = v.Advisories
 
 	c.Raw = map[string]any{
 		"cpusvn":                     attest.Hex(bytes.Clone(b.CPUSVN[:])),
@@ -200,7 +149,7 @@ func fillClaims(c *attest.Claims, q *quote.Quote, ext *pcs.PCKExtensions, col *p
 		"sgx_type":                   ext.SGXType.String(),
 		"platform_tcb_status":        pl.Status.String(),
 		"qe_tcb_status":              qel.Status.String(),
-		"tcb_evaluation_data_number": col.tcbInfo.TCBEvaluationDataNumber,
+		"tcb_evaluation_data_number": ti.TCBEvaluationDataNumber,
 	}
 
 	if c.Debug {

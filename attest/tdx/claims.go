@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/cofre-cc/cofre/attest"
+	"github.com/cofre-cc/cofre/attest/internal/dcap"
 	"github.com/cofre-cc/cofre/attest/tdx/internal/quote"
 )
 
@@ -25,25 +26,26 @@ var tdAttributeNames = map[int]string{
 // state, so the TD has no confidentiality.
 const tdAttrDebug = 1 << 0
 
-func fillClaims(c *attest.Claims, q *quote.Quote, pck *pckChain, col *verifiedCollateral, v *tcbVerdict) {
+func fillClaims(c *attest.Claims, q *quote.Quote, res *dcap.Result, v *tcbVerdict) {
 	b := &q.Body
+	ext := res.PCK.Ext
 	hex := func(p []byte) attest.Hex { return bytes.Clone(p) }
 
 	c.Measurement = hex(b.MRTD[:])
 	c.ReportData = hex(b.ReportData[:])
-	c.PlatformID = hex(pck.fmspc)
+	c.PlatformID = hex(ext.FMSPC[:])
 	tdAttrs := binary.LittleEndian.Uint64(b.TDAttributes[:])
 	c.Debug = tdAttrs&tdAttrDebug != 0
 	c.TCB = map[string]uint64{
 		"tdx_module_svn":     uint64(b.TEETCBSVN[0]),
 		"tdx_module_major":   uint64(b.TEETCBSVN[1]),
 		"tdx_late_microcode": uint64(b.TEETCBSVN[2]),
-		"pcesvn":             uint64(pck.ext.TCB.PCESvn),
+		"pcesvn":             uint64(ext.TCB.PCESVN),
 		"qesvn":              uint64(q.QEReport.ISVSVN),
 	}
-	c.TCBStatus = v.status
-	c.TCBDate = v.date
-	c.Advisories = v.advisories
+	c.TCBStatus = v.Status
+	c.TCBDate = v.Date
+	c.Advisories = v.Advisories
 
 	raw := map[string]any{
 		"mr_seam":         hex(b.MRSEAM[:]),
@@ -55,15 +57,15 @@ func fillClaims(c *attest.Claims, q *quote.Quote, pck *pckChain, col *verifiedCo
 		"mr_owner":        hex(b.MROwner[:]),
 		"mr_owner_config": hex(b.MROwnerConfig[:]),
 		"tee_tcb_svn":     hex(b.TEETCBSVN[:]),
-		"cpusvn":          hex(pck.ext.TCB.CPUSvnComponents),
-		"pce_id":          strings.ToLower(pck.ext.PCEID),
-		"pck_ca":          pck.ca,
+		"cpusvn":          hex(ext.TCB.Components[:]),
+		"pce_id":          attest.Hex(ext.PCEID[:]).String(),
+		"pck_ca":          res.PCK.CAName,
 		"qe_mrenclave":    hex(q.QEReport.MREnclave[:]),
 
 		"tcb_status_platform":                    v.platform.String(),
 		"tcb_status_qe":                          v.qe.String(),
-		"tcb_evaluation_data_number":             col.tcbInfo.TcbEvaluationDataNumber,
-		"qe_identity_tcb_evaluation_data_number": col.qeIdentity.TcbEvaluationDataNumber,
+		"tcb_evaluation_data_number":             res.TCBInfo.TCBEvaluationDataNumber,
+		"qe_identity_tcb_evaluation_data_number": res.QEIdentity.TCBEvaluationDataNumber,
 	}
 	if flags := tdAttributeFlags(tdAttrs); len(flags) > 0 {
 		raw["td_attributes_flags"] = flags
@@ -83,16 +85,16 @@ func fillClaims(c *attest.Claims, q *quote.Quote, pck *pckChain, col *verifiedCo
 	if c.Debug {
 		c.Warn("debug TD: TD_ATTRIBUTES.DEBUG is set, the host can read and modify the TD")
 	}
-	if v.status != attest.TCBUpToDate {
+	if v.Status != attest.TCBUpToDate {
 		adv := "none"
-		if len(v.advisories) > 0 {
-			adv = strings.Join(v.advisories, ", ")
+		if len(v.Advisories) > 0 {
+			adv = strings.Join(v.Advisories, ", ")
 		}
 		parts := "platform " + v.platform.String()
 		if v.moduleID != "" {
 			parts += ", TDX module " + v.module.String()
 		}
-		c.Warn("TCB status %v (%s, QE %v; advisories: %s)", v.status, parts, v.qe, adv)
+		c.Warn("TCB status %v (%s, QE %v; advisories: %s)", v.Status, parts, v.qe, adv)
 	}
 }
 

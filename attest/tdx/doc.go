@@ -37,30 +37,42 @@
 //
 // # What is verified
 //
+// Everything but the quote layout, the TDX module and the claims is what
+// every Intel DCAP quote must satisfy, SGX or TDX, and is implemented once,
+// for both, in attest/internal/dcap.
+//
 //   - The quote's layout (package internal/quote): sizes and size fields
 //     that must agree, header values, certification data types, the QE
-//     report's must-be-zero fields, and a QE vendor ID of Intel.
-//   - The PCK chain: exactly three certificates; the leaf is an "Intel SGX
-//     PCK Certificate" issued by an "Intel SGX PCK Platform CA" or "…
-//     Processor CA"; the chain's root is the verifier's root; the path
-//     verifies at opts.Time(); the leaf key is P-256 and its SGX extension
-//     (FMSPC, PCE ID, SGX TCB components, PCESVN) parses.
+//     report's must-be-zero fields, exactly three PEM certificates in the
+//     PCK chain; a QE vendor ID other than Intel's is refused with
+//     attest.ErrCollateral (Intel collateral cannot describe it).
+//   - The PCK chain: the leaf is an "Intel SGX PCK Certificate" issued by
+//     an "Intel SGX PCK Platform CA" or "… Processor CA"; the chain's root
+//     is byte for byte the verifier's root; each certificate is valid at
+//     opts.Time() and issued by the next; none carries an unknown critical
+//     extension; the leaf is not a CA, its key is P-256 and its SGX
+//     extension (FMSPC, PCE ID, SGX TCB components, PCESVN, CPUSVN, SGX
+//     type) parses.
 //   - The signatures: the PCK key signed the QE report; the QE report data
 //     is SHA-256(attestation key ‖ QE authentication data) followed by 32
 //     zero bytes; the attestation key signed the header and TD quote body.
-//   - The collateral: the TCB signing certificate chains to the root at
-//     opts.Time(); its key signed the exact bytes of "tcbInfo" and
-//     "enclaveIdentity"; identifiers, versions and tcbType are the ones
-//     above; opts.Time() is not past either nextUpdate; every TCB level has
-//     a known status, an RFC 3339 date and (for platform levels) 16 SGX and
-//     16 TDX components.
+//   - The collateral: the TCB signing chain is the "Intel SGX TCB Signing"
+//     certificate, issued by the root and valid at opts.Time(), optionally
+//     followed by the root itself; its key signed the exact bytes of
+//     "tcbInfo" and "enclaveIdentity"; both parse strictly (unknown members
+//     are refused, so a future PCS data model fails closed), with the
+//     identifiers, versions and tcbType above, every TCB level with a known
+//     status, an RFC 3339 date and (for platform levels) 16 SGX and 16 TDX
+//     components; issueDate ≤ opts.Time() ≤ nextUpdate for both.
 //   - Revocation, when the CRLs are available: the root CA CRL must not list
 //     the PCK CA (attest.ErrCertificate) or the TCB signing certificate
 //     (attest.ErrCollateral); the PCK CRL must not list the PCK certificate
 //     (attest.ErrCertificate). A CRL must name and be signed by its issuer.
 //     A CRL that is not available is a warning ("… CRL not available"); one
 //     past its nextUpdate is still used, since revocations are permanent,
-//     and is a warning; one that does not parse or verify is refused.
+//     and is a warning (its thisUpdate is not checked); one that does not
+//     parse or verify is refused. (SGX refuses a CRL outside its validity
+//     period instead: see dcap.CRLDates.)
 //   - The collateral describes this quote: FMSPC and PCE ID equal the PCK
 //     certificate's; MRSIGNERSEAM and the masked SEAMATTRIBUTES equal the
 //     TDX module's ("tdxModule" for major version 0, else the identity
@@ -88,10 +100,10 @@
 // that is package appraise, which finds them in Claims and Claims.Raw. It
 // does not check the report-data binding (the caller does, with
 // attest.CheckBinding) and does not replay RTMRs against an event log. A
-// debug TD is accepted with a warning. It does not check the collateral's
-// issueDate or require a minimum tcbEvaluationDataNumber (both are in
-// Raw), and it does not evaluate the platform-CA extensions of multi-socket
-// platforms (platform instance ID, dynamic platform, cached keys, SMT). The
+// debug TD is accepted with a warning. It does not require a minimum
+// tcbEvaluationDataNumber (it is in Raw), and it does not evaluate the
+// platform-CA extensions of multi-socket platforms (platform instance ID,
+// dynamic platform, cached keys, SMT) or the SGX type. The
 // header's reserved bytes 8–11 and the QE authentication data are signed
 // but not interpreted. The PPID in the PCK certificate is not exposed: it
 // identifies one machine.
@@ -118,16 +130,18 @@
 //
 // # go-tdx-guest
 //
-// The package uses github.com/google/go-tdx-guest for the format's
-// constants (abi) and for Intel's collateral JSON types and PCK certificate
-// extensions (pcs). It does not run go-tdx-guest's verify package, whose
-// tests here serve as a differential oracle instead: that package refuses
+// The package depends on the standard library only. Its tests use
+// github.com/google/go-tdx-guest as a source of real vectors (a Sapphire
+// Rapids quote, Intel PCS responses, CRLs) and as a differential oracle: its
+// quote parser must read every field as internal/quote does, and its
+// verifier must refuse every tampered signature that this one refuses.
+// go-tdx-guest's verify package is not used for verification: it refuses
 // every TCB status other than UpToDate once collateral is used (cofre
 // reports them as warnings and lets policy decide), rates a TDX module by
 // its identity alone and drops the platform level's status, reaches
 // collateral only through URL-keyed HTTP responses with issuer chains in
-// headers, accepts only Platform-CA PCK chains, does not wrap its errors
-// (so refusals could not be classified), and logs through a global logger
-// to stdout. Its abi.QuoteToProto also panics on a truncated signature data
+// headers, accepts only Platform-CA PCK chains, does not wrap its errors (so
+// refusals could not be classified), and logs through a global logger to
+// stdout. Its abi.QuoteToProto also panics on a truncated signature data
 // section, so untrusted bytes are parsed by internal/quote.
 package tdx

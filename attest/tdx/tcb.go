@@ -1,37 +1,31 @@
 package tdx
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/cofre-cc/cofre/attest"
+	"github.com/cofre-cc/cofre/attest/internal/dcap"
+	"github.com/cofre-cc/cofre/attest/internal/dcap/pcs"
 	"github.com/cofre-cc/cofre/attest/tdx/internal/quote"
-	"github.com/google/go-tdx-guest/pcs"
 )
 
-// tcbInput is what the TCB evaluation reads from the evidence.
-type tcbInput struct {
-	// cpuSVN are the 16 SGX TCB component SVNs from the PCK certificate.
-	cpuSVN []byte
-	// pceSVN is the PCE SVN from the PCK certificate.
-	pceSVN uint16
-	// teeTCBSVN is TEE_TCB_SVN from the TD quote body: [0] the TDX module's
-	// SVN, [1] its major version, [2] the TDX late microcode update.
-	teeTCBSVN [16]byte
-	// qeSVN is the QE report's ISVSVN.
-	qeSVN uint16
-}
+// TEE_TCB_SVN indices ("TD Quote Body", TDX 1.0) that the TCB evaluation
+// reads.
+const (
+	svnModule      = 0 // the TDX module's SVN
+	svnModuleMajor = 1 // the TDX module's major version
+	// svnPlatformFrom is where the platform's TDX components start when the
+	// module has an identity of its own (major version > 0): the module's
+	// SVN and major version are then rated by that identity.
+	svnPlatformFrom = 2
+)
 
 // tcbVerdict is the outcome of matching the evidence against Intel's TCB
 // levels.
 type tcbVerdict struct {
-	status     attest.TCBStatus
-	date       time.Time
-	advisories []string
+	*dcap.Verdict
 
 	platform attest.TCBStatus
 	// module is TCBStatusInvalid when the TDX module has no identity of its
@@ -45,7 +39,7 @@ type tcbVerdict struct {
 // the given major version, as Intel's TCB info spells it ("TDX_01").
 func moduleIdentityID(major byte) string { return fmt.Sprintf("TDX_%02X", major) }
 
-func findModuleIdentity(ids []pcs.TdxModuleIdentity, major byte) *pcs.TdxModuleIdentity {
+func findModuleIdentity(ids []pcs.TDXModuleIdentity, major byte) *pcs.TDXModuleIdentity {
 	want := moduleIdentityID(major)
 	for i := range ids {
 		if strings.EqualFold(ids[i].ID, want) {
@@ -55,74 +49,34 @@ func findModuleIdentity(ids []pcs.TdxModuleIdentity, major byte) *pcs.TdxModuleI
 	return nil
 }
 
-// matchCollateral checks that the verified collateral describes this
-// quote's platform, TDX module and quoting enclave. Each mismatch is
-// attest.ErrCollateral; all are reported together.
-func matchCollateral(col *verifiedCollateral, q *quote.Quote, pck *pckChain) error {
-	var errs []error
-	t := col.tcbInfo
-
-	// TCB info is per platform family (FMSPC) and PCE.
-	if !strings.EqualFold(t.Fmspc, pck.ext.FMSPC) {
-		errs = append(errs, attest.Refuse(attest.ErrCollateral, "tcb info platform", "tcb_info.fmspc", strings.ToLower(pck.ext.FMSPC), strings.ToLower(t.Fmspc)))
-	}
-	if !strings.EqualFold(t.PceID, pck.ext.PCEID) {
-		errs = append(errs, attest.Refuse(attest.ErrCollateral, "tcb info platform", "tcb_info.pceId", pck.ext.PCEID, t.PceID))
-	}
-
-	// The TDX module must be Intel's: MRSIGNERSEAM and the masked
-	// SEAMATTRIBUTES must equal what Intel lists for it. A module of major
-	// version 0 is described by "tdxModule", later ones by their own
-	// identity; a module without an identity is left to the TCB
-	// evaluation, which refuses it.
-	mrSigner, attrs, mask, field := t.TdxModule.Mrsigner.Bytes, t.TdxModule.Attributes.Bytes, t.TdxModule.AttributesMask.Bytes, "tcb_info.tdxModule"
-	if major := q.Body.TEETCBSVN[1]; major > 0 {
-		id := findModuleIdentity(t.TdxModuleIdentities, major)
+// checkModule checks that the TDX module is Intel's: MRSIGNERSEAM and the
+// masked SEAMATTRIBUTES must equal what Intel lists for it. A module of
+// major version 0 is described by "tdxModule", later ones by their own
+// identity; a module without an identity is left to the TCB evaluation,
+// which refuses it. Each mismatch is attest.ErrCollateral; all are reported
+// together.
+func checkModule(t *pcs.TCBInfo, b *quote.Body) error {
+	m, field := t.TDXModule, "tcb_info.tdxModule"
+	if major := b.TEETCBSVN[svnModuleMajor]; major > 0 {
+		id := findModuleIdentity(t.TDXModuleIdentities, major)
 		if id == nil {
-			mrSigner = nil
-		} else {
-			mrSigner, attrs, mask = id.Mrsigner.Bytes, id.Attributes.Bytes, id.AttributesMask.Bytes
-			field = "tcb_info.tdxModuleIdentities[" + id.ID + "]"
+			return nil
 		}
+		m, field = &id.TDXModule, "tcb_info.tdxModuleIdentities["+id.ID+"]"
 	}
-	if mrSigner != nil {
-		if !bytes.Equal(mrSigner, q.Body.MRSignerSEAM[:]) {
-			errs = append(errs, attest.Refuse(attest.ErrCollateral, "tdx module identity", field+".mrsigner", attest.Hex(mrSigner).String(), attest.Hex(q.Body.MRSignerSEAM[:]).String()))
-		}
-		if got, ok := masked(q.Body.SEAMAttributes[:], mask); !ok || !bytes.Equal(got, attrs) {
-			errs = append(errs, attest.Refuse(attest.ErrCollateral, "tdx module identity", field+".attributes", attest.Hex(attrs).String()+" under mask "+attest.Hex(mask).String(), attest.Hex(q.Body.SEAMAttributes[:]).String()))
-		}
+	var errs []error
+	if m.MRSigner != b.MRSignerSEAM {
+		errs = append(errs, attest.Refuse(attest.ErrCollateral, "tdx module identity", field+".mrsigner", attest.Hex(m.MRSigner[:]).String(), attest.Hex(b.MRSignerSEAM[:]).String()))
 	}
-
-	// The QE must be Intel's TD quoting enclave.
-	id := col.qeIdentity
-	r := &q.QEReport
-	if !bytes.Equal(id.Mrsigner.Bytes, r.MRSigner[:]) {
-		errs = append(errs, attest.Refuse(attest.ErrCollateral, "qe identity", "qe_report.mrsigner", attest.Hex(id.Mrsigner.Bytes).String(), attest.Hex(r.MRSigner[:]).String()))
+	var attrs [8]byte
+	for i := range attrs {
+		attrs[i] = b.SEAMAttributes[i] & m.AttributesMask[i]
 	}
-	if r.ISVProdID != id.IsvProdID {
-		errs = append(errs, attest.Refuse(attest.ErrCollateral, "qe identity", "qe_report.isvprodid", fmt.Sprint(id.IsvProdID), fmt.Sprint(r.ISVProdID)))
-	}
-	// MISCSELECT and ATTRIBUTES are compared byte by byte in report order,
-	// which is how Intel's hex strings lay them out.
-	if got, ok := masked(r.MiscSelect[:], id.MiscselectMask.Bytes); !ok || !bytes.Equal(got, id.Miscselect.Bytes) {
-		errs = append(errs, attest.Refuse(attest.ErrCollateral, "qe identity", "qe_report.miscselect", attest.Hex(id.Miscselect.Bytes).String()+" under mask "+attest.Hex(id.MiscselectMask.Bytes).String(), attest.Hex(r.MiscSelect[:]).String()))
-	}
-	if got, ok := masked(r.Attributes[:], id.AttributesMask.Bytes); !ok || !bytes.Equal(got, id.Attributes.Bytes) {
-		errs = append(errs, attest.Refuse(attest.ErrCollateral, "qe identity", "qe_report.attributes", attest.Hex(id.Attributes.Bytes).String()+" under mask "+attest.Hex(id.AttributesMask.Bytes).String(), attest.Hex(r.Attributes[:]).String()))
+	if attrs != m.Attributes {
+		errs = append(errs, attest.Refuse(attest.ErrCollateral, "tdx module identity", field+".attributes",
+			attest.Hex(m.Attributes[:]).String()+" under mask "+attest.Hex(m.AttributesMask[:]).String(), attest.Hex(b.SEAMAttributes[:]).String()))
 	}
 	return errors.Join(errs...)
-}
-
-func masked(v, mask []byte) ([]byte, bool) {
-	if len(v) != len(mask) {
-		return nil, false
-	}
-	out := make([]byte, len(v))
-	for i := range v {
-		out[i] = v[i] & mask[i]
-	}
-	return out, true
 }
 
 // evaluateTCB finds the TCB levels Intel assigns to this platform, TDX
@@ -135,152 +89,38 @@ func masked(v, mask []byte) ([]byte, bool) {
 //   - TDX module, when its major version is not 0: the identity
 //     "TDX_<major>" and its first level whose isvsvn TEE_TCB_SVN[0] meets;
 //   - QE: the first level of the QE identity whose isvsvn the QE's ISVSVN
-//     meets.
+//     meets (matched by dcap.Verify).
 //
-// Levels are taken in Intel's order (highest first). No matching level, or
-// a Revoked one, is attest.ErrTCB. The overall status combines the three:
-// see combineStatus. The date is the earliest of the matched levels' dates
-// and the advisories their union.
-func evaluateTCB(t *pcs.TcbInfo, qe *pcs.EnclaveIdentity, in tcbInput) (*tcbVerdict, error) {
-	const check = "tcb level"
-	major := in.teeTCBSVN[1]
-	first := 0
+// No matching level, or a combined status of Revoked, is attest.ErrTCB;
+// dcap.Combine says how the statuses, dates and advisories combine.
+func evaluateTCB(res *dcap.Result, b *quote.Body) (*tcbVerdict, error) {
+	ext := res.PCK.Ext
+	major := b.TEETCBSVN[svnModuleMajor]
+	p := dcap.PlatformTCB{SGX: ext.TCB.Components, PCESVN: ext.TCB.PCESVN, TDX: &b.TEETCBSVN}
 	if major > 0 {
-		first = 2
+		p.TDXFrom = svnPlatformFrom
 	}
-	var platform *pcs.TcbLevel
-	for i := range t.TcbLevels {
-		l := &t.TcbLevels[i]
-		if meets(in.cpuSVN, l.Tcb.SgxTcbcomponents, 0) && in.pceSVN >= l.Tcb.Pcesvn && meets(in.teeTCBSVN[:], l.Tcb.TdxTcbcomponents, first) {
-			platform = l
-			break
-		}
+	pl, err := dcap.MatchPlatform(res.TCBInfo, p)
+	if err != nil {
+		return nil, err
 	}
-	if platform == nil {
-		return nil, attest.Refuse(attest.ErrTCB, check, "tcb_info.tcbLevels",
-			"a level the platform meets",
-			fmt.Sprintf("none for cpusvn %s, pcesvn %d, tee_tcb_svn %s", attest.Hex(in.cpuSVN), in.pceSVN, attest.Hex(in.teeTCBSVN[:])))
-	}
-	matched := []*pcs.TcbLevel{platform}
-
-	v := &tcbVerdict{}
+	v := &tcbVerdict{platform: pl.Status, qe: res.QELevel.Status}
+	parts := []dcap.Part{{Name: "platform", Level: &pl.Level}}
 	if major > 0 {
-		id := findModuleIdentity(t.TdxModuleIdentities, major)
+		id := findModuleIdentity(res.TCBInfo.TDXModuleIdentities, major)
 		if id == nil {
-			return nil, attest.Refuse(attest.ErrTCB, check, "tcb_info.tdxModuleIdentities", moduleIdentityID(major), "no such identity")
+			return nil, attest.Refuse(attest.ErrTCB, "tcb level", "tcb_info.tdxModuleIdentities", moduleIdentityID(major), "no such identity")
 		}
-		v.moduleID = id.ID
-		var module *pcs.TcbLevel
-		for i := range id.TcbLevels {
-			if uint32(in.teeTCBSVN[0]) >= id.TcbLevels[i].Tcb.Isvsvn {
-				module = &id.TcbLevels[i]
-				break
-			}
+		ml, err := dcap.MatchISVSVN("tcb_info.tdxModuleIdentities["+id.ID+"].tcbLevels", id.Levels, uint16(b.TEETCBSVN[svnModule]))
+		if err != nil {
+			return nil, err
 		}
-		if module == nil {
-			return nil, attest.Refuse(attest.ErrTCB, check, "tcb_info.tdxModuleIdentities["+id.ID+"].tcbLevels", "a level the TDX module meets", fmt.Sprintf("none for isvsvn %d", in.teeTCBSVN[0]))
-		}
-		matched = append(matched, module)
+		v.module, v.moduleID = ml.Status, id.ID
+		parts = append(parts, dcap.Part{Name: "tdx module", Level: &ml.Level})
 	}
-
-	var qeLevel *pcs.TcbLevel
-	for i := range qe.TcbLevels {
-		if uint32(in.qeSVN) >= qe.TcbLevels[i].Tcb.Isvsvn {
-			qeLevel = &qe.TcbLevels[i]
-			break
-		}
-	}
-	if qeLevel == nil {
-		return nil, attest.Refuse(attest.ErrTCB, check, "qe_identity.tcbLevels", "a level the QE meets", fmt.Sprintf("none for isvsvn %d", in.qeSVN))
-	}
-	matched = append(matched, qeLevel)
-
-	// Statuses and dates were checked to parse when the collateral was
-	// verified.
-	var statuses []attest.TCBStatus
-	for i, l := range matched {
-		s, _ := attest.ParseTCBStatus(string(l.TcbStatus))
-		statuses = append(statuses, s)
-		d, _ := time.Parse(time.RFC3339, l.TcbDate)
-		if i == 0 || d.Before(v.date) {
-			v.date = d
-		}
-		for _, a := range l.AdvisoryIDs {
-			if !slices.Contains(v.advisories, a) {
-				v.advisories = append(v.advisories, a)
-			}
-		}
-	}
-	v.platform, v.qe = statuses[0], statuses[len(statuses)-1]
-	if major > 0 {
-		v.module = statuses[1]
-	}
-	v.status = combineStatus(statuses...)
-	if v.status == attest.TCBRevoked {
-		return nil, attest.Refuse(attest.ErrTCB, check, "tcb_status", "a status other than Revoked", fmt.Sprintf("Revoked (platform %v, tdx module %v, qe %v)", v.platform, v.module, v.qe))
+	parts = append(parts, dcap.Part{Name: "qe", Level: &res.QELevel.Level})
+	if v.Verdict, err = dcap.Combine(parts...); err != nil {
+		return nil, err
 	}
 	return v, nil
-}
-
-// meets reports whether every SVN from index first on is at least the
-// level's component.
-func meets(svns []byte, comps []pcs.TcbComponent, first int) bool {
-	if len(svns) != len(comps) {
-		return false
-	}
-	for i := first; i < len(svns); i++ {
-		if svns[i] < comps[i].Svn {
-			return false
-		}
-	}
-	return true
-}
-
-// Facets of a TCB status. Intel's statuses are combinations of them.
-const (
-	facetSWHardening = 1 << iota
-	facetConfiguration
-	facetOutOfDate
-	facetRevoked
-)
-
-var statusFacets = map[attest.TCBStatus]int{
-	attest.TCBUpToDate:                          0,
-	attest.TCBSWHardeningNeeded:                 facetSWHardening,
-	attest.TCBConfigurationNeeded:               facetConfiguration,
-	attest.TCBConfigurationAndSWHardeningNeeded: facetConfiguration | facetSWHardening,
-	attest.TCBOutOfDate:                         facetOutOfDate,
-	attest.TCBOutOfDateConfigurationNeeded:      facetOutOfDate | facetConfiguration,
-	attest.TCBRevoked:                           facetRevoked,
-}
-
-// combineStatus merges the statuses of the platform, TDX module and QE
-// into one: the union of their facets. This is what Intel's quote
-// verification library does when it converges the TDX module's and the
-// QE's status with the platform's (an out-of-date module or QE makes an
-// up-to-date platform OutOfDate, and a ConfigurationNeeded one
-// OutOfDateConfigurationNeeded), generalized so that no facet of any part
-// is dropped. OutOfDate subsumes SWHardeningNeeded, as in Intel's set of
-// statuses.
-func combineStatus(statuses ...attest.TCBStatus) attest.TCBStatus {
-	f := 0
-	for _, s := range statuses {
-		f |= statusFacets[s]
-	}
-	switch {
-	case f&facetRevoked != 0:
-		return attest.TCBRevoked
-	case f&facetOutOfDate != 0 && f&facetConfiguration != 0:
-		return attest.TCBOutOfDateConfigurationNeeded
-	case f&facetOutOfDate != 0:
-		return attest.TCBOutOfDate
-	case f&facetConfiguration != 0 && f&facetSWHardening != 0:
-		return attest.TCBConfigurationAndSWHardeningNeeded
-	case f&facetConfiguration != 0:
-		return attest.TCBConfigurationNeeded
-	case f&facetSWHardening != 0:
-		return attest.TCBSWHardeningNeeded
-	default:
-		return attest.TCBUpToDate
-	}
 }

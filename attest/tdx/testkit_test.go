@@ -9,8 +9,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/asn1"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -21,8 +19,10 @@ import (
 	"time"
 
 	"github.com/cofre-cc/cofre/attest/collateral"
+	"github.com/cofre-cc/cofre/attest/internal/dcap"
+	"github.com/cofre-cc/cofre/attest/internal/dcap/dcaptest"
+	"github.com/cofre-cc/cofre/attest/internal/dcap/pcs"
 	"github.com/cofre-cc/cofre/attest/tdx/internal/quote"
-	"github.com/google/go-tdx-guest/pcs"
 )
 
 // This file is a fake Intel: a root CA, a PCK CA, a PCK certificate with
@@ -99,7 +99,7 @@ type pckProfile struct {
 
 func oasisProfile() pckProfile {
 	return pckProfile{
-		caCN:   cnPCKPlatformCA,
+		caCN:   dcap.CNPlatformCA,
 		fmspc:  []byte{0xc0, 0x80, 0x6f, 0, 0, 0},
 		pceID:  []byte{0, 0},
 		cpuSVN: [16]byte{7, 7, 2, 2, 3, 1, 0, 3},
@@ -124,21 +124,20 @@ func newFakeIntel(t testing.TB, p pckProfile) *fakeIntel {
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 	})
 	f.tcbSigner = mkCert(t, &f.root, &x509.Certificate{
-		Subject:               pkix.Name{CommonName: cnTCBSigning, Organization: []string{"Fake Intel"}},
+		Subject:               pkix.Name{CommonName: dcap.CNTCBSigning, Organization: []string{"Fake Intel"}},
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
 	})
-	// Intel's PCK certificates carry exactly six extensions, and
-	// pcs.PckCertificateExtensions insists on it: key usage, basic
+	// Intel's PCK certificates carry six extensions: key usage, basic
 	// constraints, subject and authority key IDs, CRL distribution point,
-	// and the SGX extension.
+	// and the SGX extension. The fake one has the same.
 	f.pck = mkCert(t, &f.pckCA, &x509.Certificate{
-		Subject:               pkix.Name{CommonName: cnPCKLeaf, Organization: []string{"Fake Intel"}},
+		Subject:               pkix.Name{CommonName: dcap.CNPCKCertificate, Organization: []string{"Fake Intel"}},
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment,
 		SubjectKeyId:          []byte("fake pck subject key id"),
 		CRLDistributionPoints: []string{"https://pcs.invalid/pckcrl"},
-		ExtraExtensions:       []pkix.Extension{{Id: pcs.OidSgxExtension, Value: sgxExtension(t, p)}},
+		ExtraExtensions:       []pkix.Extension{{Id: pcs.OIDSGXExtensions, Value: sgxExtension(t, p)}},
 	})
 	return f
 }
@@ -147,75 +146,30 @@ var serial int64
 
 func mkCert(t testing.TB, parent *fakeCert, tmpl *x509.Certificate) fakeCert {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := dcaptest.Key(t)
 	serial++
 	tmpl.SerialNumber = big.NewInt(1000 + serial)
 	tmpl.NotBefore, tmpl.NotAfter = fakeNotBefore, fakeNotAfter
-	issuer, signer := tmpl, key
-	if parent != nil {
-		issuer, signer = parent.cert, parent.key
+	if parent == nil {
+		return fakeCert{cert: dcaptest.Certificate(t, tmpl, nil, key, &key.PublicKey), key: key}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, issuer, &key.PublicKey, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fakeCert{cert: c, key: key}
+	return fakeCert{cert: dcaptest.Certificate(t, tmpl, parent.cert, parent.key, &key.PublicKey), key: key}
 }
 
-// sgxExtension encodes Intel's SGX extension (PCK certificate profile,
-// OID 1.2.840.113741.1.13.1): PPID, TCB (16 components, PCESVN, CPUSVN),
-// PCE ID, FMSPC, SGX type.
+// sgxExtension encodes the SGX extension of a PCK certificate for p
+// (PCK certificate profile, OID 1.2.840.113741.1.13.1).
 func sgxExtension(t testing.TB, p pckProfile) []byte {
 	t.Helper()
-	m := func(v any) []byte {
-		b, err := asn1.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	seq := func(parts ...[]byte) []byte {
-		return m(asn1.RawValue{Tag: asn1.TagSequence, IsCompound: true, Bytes: bytes.Join(parts, nil)})
-	}
-	oid := func(arcs ...int) []byte {
-		return m(asn1.ObjectIdentifier(append([]int{1, 2, 840, 113741, 1, 13, 1}, arcs...)))
-	}
-	var tcb [][]byte
-	for i, svn := range p.cpuSVN {
-		tcb = append(tcb, seq(oid(2, i+1), m(int(svn))))
-	}
-	tcb = append(tcb, seq(oid(2, 17), m(p.pceSVN)), seq(oid(2, 18), m(p.cpuSVN[:])))
-	return seq(
-		seq(oid(1), m(make([]byte, 16))),
-		seq(oid(2), seq(tcb...)),
-		seq(oid(3), m(p.pceID)),
-		seq(oid(4), m(p.fmspc)),
-		seq(oid(5), m(asn1.Enumerated(1))),
-	)
+	return dcaptest.SGXExtension(t, &pcs.PCKExtensions{
+		TCB:     pcs.PCKTCB{Components: p.cpuSVN, PCESVN: uint16(p.pceSVN), CPUSVN: p.cpuSVN},
+		PCEID:   [2]byte(p.pceID),
+		FMSPC:   [6]byte(p.fmspc),
+		SGXType: pcs.SGXTypeScalable,
+	})
 }
 
 func pemCert(c *x509.Certificate) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
-}
-
-func signRaw(t testing.TB, key *ecdsa.PrivateKey, msg []byte) [64]byte {
-	t.Helper()
-	d := sha256.Sum256(msg)
-	r, s, err := ecdsa.Sign(rand.Reader, key, d[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sig [64]byte
-	r.FillBytes(sig[:32])
-	s.FillBytes(sig[32:])
-	return sig
 }
 
 // quote re-signs a real quote as the fake platform: a fresh attestation
@@ -249,8 +203,8 @@ func (f *fakeIntel) quote(t testing.TB, real []byte, edit func(*quote.Quote)) []
 	if err != nil {
 		t.Fatal(err)
 	}
-	q.QEReportSignature = signRaw(t, f.pck.key, q2.QEReportBytes())
-	q.Signature = signRaw(t, ak, q2.SignedBytes())
+	q.QEReportSignature = dcaptest.SignRaw(t, f.pck.key, q2.QEReportBytes())
+	q.Signature = dcaptest.SignRaw(t, ak, q2.SignedBytes())
 	return q.Marshal()
 }
 
@@ -275,12 +229,7 @@ func signedJSON(t testing.TB, envelope []byte, member string, key *ecdsa.Private
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig := signRaw(t, key, body)
-	out, err := json.Marshal(map[string]any{member: json.RawMessage(body), "signature": hex.EncodeToString(sig[:])})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return dcaptest.Envelope(t, key, member, body)
 }
 
 // collateral returns Intel's real oasis collateral re-signed by the fake
@@ -297,20 +246,11 @@ func (f *fakeIntel) collateral(t testing.TB, real map[collateral.Kind][]byte, ed
 // crl issues a DER CRL by issuer listing the given certificates.
 func crl(t testing.TB, issuer fakeCert, thisUpdate, nextUpdate time.Time, revoked ...*x509.Certificate) []byte {
 	t.Helper()
-	var entries []x509.RevocationListEntry
+	var serials []*big.Int
 	for _, c := range revoked {
-		entries = append(entries, x509.RevocationListEntry{SerialNumber: c.SerialNumber, RevocationTime: thisUpdate})
+		serials = append(serials, c.SerialNumber)
 	}
-	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
-		Number:                    big.NewInt(1),
-		ThisUpdate:                thisUpdate,
-		NextUpdate:                nextUpdate,
-		RevokedCertificateEntries: entries,
-	}, issuer.cert, issuer.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return der
+	return dcaptest.CRL(t, issuer.cert, issuer.key, thisUpdate, nextUpdate, serials...)
 }
 
 // level returns the i-th element of the JSON array at key of obj, as an

@@ -222,14 +222,14 @@ func TestVerifyRealQuotesAtOtherTimes(t *testing.T) {
 		field string
 	}{
 		// Before the PCK certificate's notBefore (2024-09-02T07:15:54Z).
-		{"before PCK certificate", time.Date(2024, 9, 2, 7, 0, 0, 0, time.UTC), attest.ErrCertificate, "pck_leaf"},
+		{"before PCK certificate", time.Date(2024, 9, 2, 7, 0, 0, 0, time.UTC), attest.ErrCertificate, "pck.notBefore"},
 		// After the TCB info's and QE identity's nextUpdate (2024-10-02).
 		{"after tcb info nextUpdate", time.Date(2024, 10, 3, 0, 0, 0, 0, time.UTC), attest.ErrCollateral, "tcb_info.nextUpdate"},
 		{"after qe identity nextUpdate", time.Date(2024, 10, 3, 0, 0, 0, 0, time.UTC), attest.ErrCollateral, "qe_identity.nextUpdate"},
 		// After the TCB signing certificate (2025-05-21).
-		{"after tcb signing certificate", time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), attest.ErrCollateral, "tcb_signing_chain"},
+		{"after tcb signing certificate", time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), attest.ErrCollateral, "tcb_signing.notAfter"},
 		// After the PCK certificate (2031-09-02).
-		{"after PCK certificate", time.Date(2032, 1, 1, 0, 0, 0, 0, time.UTC), attest.ErrCertificate, "pck_leaf"},
+		{"after PCK certificate", time.Date(2032, 1, 1, 0, 0, 0, 0, time.UTC), attest.ErrCertificate, "pck.notAfter"},
 	}
 	v := NewVerifier(Config{})
 	for _, tt := range tests {
@@ -280,26 +280,26 @@ func TestTamperedQuote(t *testing.T) {
 		field   string
 		library bool // go-tdx-guest must refuse it too
 	}{
-		{"quote signature", edit(func(q *quote.Quote) { q.Signature[7] ^= 1 }), attest.ErrSignature, "signature", true},
-		{"mrtd", edit(func(q *quote.Quote) { q.Body.MRTD[0] ^= 1 }), attest.ErrSignature, "signature", true},
-		{"report data", edit(func(q *quote.Quote) { q.Body.ReportData[63] ^= 1 }), attest.ErrSignature, "signature", true},
-		{"rtmr3", edit(func(q *quote.Quote) { q.Body.RTMR[3][5] ^= 1 }), attest.ErrSignature, "signature", true},
-		{"td attributes debug", edit(func(q *quote.Quote) { q.Body.TDAttributes[0] |= 1 }), attest.ErrSignature, "signature", true},
-		{"tee tcb svn", edit(func(q *quote.Quote) { q.Body.TEETCBSVN[0]++ }), attest.ErrSignature, "signature", true},
-		{"header user data", edit(func(q *quote.Quote) { q.Header.UserData[0] ^= 1 }), attest.ErrSignature, "signature", true},
+		{"quote signature", edit(func(q *quote.Quote) { q.Signature[7] ^= 1 }), attest.ErrSignature, "quote_signature", true},
+		{"mrtd", edit(func(q *quote.Quote) { q.Body.MRTD[0] ^= 1 }), attest.ErrSignature, "quote_signature", true},
+		{"report data", edit(func(q *quote.Quote) { q.Body.ReportData[63] ^= 1 }), attest.ErrSignature, "quote_signature", true},
+		{"rtmr3", edit(func(q *quote.Quote) { q.Body.RTMR[3][5] ^= 1 }), attest.ErrSignature, "quote_signature", true},
+		{"td attributes debug", edit(func(q *quote.Quote) { q.Body.TDAttributes[0] |= 1 }), attest.ErrSignature, "quote_signature", true},
+		{"tee tcb svn", edit(func(q *quote.Quote) { q.Body.TEETCBSVN[0]++ }), attest.ErrSignature, "quote_signature", true},
+		{"header user data", edit(func(q *quote.Quote) { q.Header.UserData[0] ^= 1 }), attest.ErrSignature, "quote_signature", true},
 		{"qe report signature", edit(func(q *quote.Quote) { q.QEReportSignature[40] ^= 1 }), attest.ErrSignature, "qe_report_signature", true},
 		{"qe report isvsvn", edit(func(q *quote.Quote) { q.QEReport.ISVSVN++ }), attest.ErrSignature, "qe_report_signature", true},
 		{"qe report mrsigner", edit(func(q *quote.Quote) { q.QEReport.MRSigner[0] ^= 1 }), attest.ErrSignature, "qe_report_signature", true},
 		{"qe auth data", edit(func(q *quote.Quote) { q.QEAuthData[0] ^= 1 }), attest.ErrSignature, "qe_report.report_data", true},
 		{"attestation key", edit(func(q *quote.Quote) { q.AttestationKey[63] ^= 1 }), attest.ErrSignature, "qe_report.report_data", true},
-		{"pck leaf signature", edit(rechain(flip(leaf, len(leaf)-3), inter, root)), attest.ErrCertificate, "pck_leaf", true},
-		{"pck leaf as intermediate", edit(rechain(leaf, leaf, root)), attest.ErrCertificate, "pck_ca.subject.cn", true},
-		{"pck chain root not Intel's", edit(rechain(leaf, inter, inter)), attest.ErrCertificate, "pck_root", true},
+		{"pck leaf signature", edit(rechain(flip(leaf, len(leaf)-3), inter, root)), attest.ErrCertificate, "pck.signature", true},
+		{"pck leaf as intermediate", edit(rechain(leaf, leaf, root)), attest.ErrCertificate, "pck_ca.subject.CN", true},
+		{"pck chain root not Intel's", edit(rechain(leaf, inter, inter)), attest.ErrCertificate, "root", true},
 		{"pck chain without root", edit(rechain(leaf, inter)), attest.ErrMalformed, "", true},
 		{"pck chain garbage certificate", edit(rechain(leaf, inter, []byte("not DER"))), attest.ErrMalformed, "", true},
 		{"header version", edit(func(q *quote.Quote) { q.Header.Version = 3 }), attest.ErrMalformed, "", true},
 		{"header tee type", edit(func(q *quote.Quote) { q.Header.TEEType = 0 }), attest.ErrMalformed, "", true},
-		{"qe vendor", edit(func(q *quote.Quote) { q.Header.QEVendorID[0] ^= 1 }), attest.ErrMalformed, "qe_vendor_id", false},
+		{"qe vendor", edit(func(q *quote.Quote) { q.Header.QEVendorID[0] ^= 1 }), attest.ErrCollateral, "header.qe_vendor_id", false},
 		{"qe report reserved", flip(raw, quote.SignedSize+4+64+64+6+100), attest.ErrMalformed, "", false},
 		{"signature data length", flip(raw, quote.SignedSize), attest.ErrMalformed, "", true},
 		{"empty", nil, attest.ErrMalformed, "", true},
@@ -377,15 +377,15 @@ func TestTamperedCollateral(t *testing.T) {
 		{"tcb info status", collateral.KindTCBInfo, replace(collateral.KindTCBInfo, `"tcbStatus":"OutOfDate"`, `"tcbStatus":"UpToDate"`), attest.ErrCollateral, "tcb_info.signature"},
 		{"tcb info nextUpdate", collateral.KindTCBInfo, replace(collateral.KindTCBInfo, `"nextUpdate":"2024-10-02`, `"nextUpdate":"2034-10-02`), attest.ErrCollateral, "tcb_info.signature"},
 		{"tcb info signature", collateral.KindTCBInfo, replace(collateral.KindTCBInfo, `"signature":"b0`, `"signature":"b1`), attest.ErrCollateral, "tcb_info.signature"},
-		{"tcb info not json", collateral.KindTCBInfo, []byte("{"), attest.ErrCollateral, "tcb_info"},
-		{"tcb info missing", collateral.KindTCBInfo, nil, attest.ErrCollateral, "tcb_info"},
+		{"tcb info not json", collateral.KindTCBInfo, []byte("{"), attest.ErrCollateral, "tcb_info.json"},
+		{"tcb info missing", collateral.KindTCBInfo, nil, attest.ErrCollateral, "tcb_info.json"},
 		{"qe identity mrsigner", collateral.KindQEIdentity, replace(collateral.KindQEIdentity, `"mrsigner":"DC`, `"mrsigner":"DD`), attest.ErrCollateral, "qe_identity.signature"},
-		{"qe identity missing", collateral.KindQEIdentity, nil, attest.ErrCollateral, "qe_identity"},
-		{"tcb signing chain broken", collateral.KindTCBSigningChain, brokenChain(), attest.ErrCollateral, "tcb_signing_chain"},
-		{"tcb signing chain is the root", collateral.KindTCBSigningChain, rootOnly, attest.ErrCollateral, "tcb_signing_chain.subject.cn"},
-		{"tcb signing chain missing", collateral.KindTCBSigningChain, nil, attest.ErrCollateral, "tcb_signing_chain"},
-		{"pck crl garbage", collateral.KindPCKCRL, []byte("not a CRL"), attest.ErrCollateral, "pck_crl"},
-		{"root crl garbage", collateral.KindRootCRL, []byte("not a CRL"), attest.ErrCollateral, "root_crl"},
+		{"qe identity missing", collateral.KindQEIdentity, nil, attest.ErrCollateral, "qe_identity.json"},
+		{"tcb signing chain broken", collateral.KindTCBSigningChain, brokenChain(), attest.ErrCollateral, "tcb_signing.signature"},
+		{"tcb signing chain is the root", collateral.KindTCBSigningChain, rootOnly, attest.ErrCollateral, "tcb_signing.subject.CN"},
+		{"tcb signing chain missing", collateral.KindTCBSigningChain, nil, attest.ErrCollateral, "tcb_signing_chain.pem"},
+		{"pck crl garbage", collateral.KindPCKCRL, []byte("not a CRL"), attest.ErrCollateral, "pck_crl.der"},
+		{"root crl garbage", collateral.KindRootCRL, []byte("not a CRL"), attest.ErrCollateral, "root_crl.der"},
 		// go-tdx-guest's root CRL is genuine but a year old by then: a
 		// stale CRL is used, with a warning; a PCK CRL from another CA is
 		// refused.

@@ -6,9 +6,19 @@ import (
 	"errors"
 	"os"
 	"testing"
+
+	"github.com/cofre-cc/cofre/attest/internal/dcap/layout"
 )
 
 const realVector = "../../testdata/quote_v3_ecdsa_p256_pck_chain.bin"
+
+// Offsets of the reserved fields in a report body (Table A.5).
+const (
+	rbReserved1 = 20
+	rbReserved2 = 96
+	rbReserved3 = 160
+	rbReserved4 = 262
+)
 
 func readReal(t testing.TB) []byte {
 	t.Helper()
@@ -25,7 +35,7 @@ func TestParseReal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if q.Header.Version != 3 || q.Header.AttestationKeyType != 2 || q.Header.QESVN != 9 || q.Header.PCESVN != 13 || q.Header.QEVendorID != IntelQEVendorID {
+	if q.Header.Version != 3 || q.Header.AttestationKeyType != 2 || q.Header.QESVN != 9 || q.Header.PCESVN != 13 || q.Header.QEVendorID != layout.IntelQEVendorID {
 		t.Errorf("header %+v", q.Header)
 	}
 	if q.Body.MREnclave[0] != 0x68 || q.Body.MRSigner[0] != 0x9a || q.Body.Debug() {
@@ -34,8 +44,8 @@ func TestParseReal(t *testing.T) {
 	if q.QEReport.ISVProdID != 1 || q.QEReport.ISVSVN != 9 || q.QEReport.MRSigner[0] != 0x8c {
 		t.Errorf("qe report %+v", q.QEReport)
 	}
-	if len(q.QEAuthData) != 32 || q.CertDataType != CertDataPCKChain {
-		t.Errorf("auth data %d bytes, cert type %d", len(q.QEAuthData), q.CertDataType)
+	if len(q.QEAuthData) != 32 {
+		t.Errorf("auth data %d bytes", len(q.QEAuthData))
 	}
 	if !bytes.Equal(q.Marshal(), b) {
 		t.Error("Marshal does not reproduce the input")
@@ -43,7 +53,7 @@ func TestParseReal(t *testing.T) {
 	if !bytes.Equal(q.Signed(), b[:SignedSize]) || !bytes.Equal(q.QEReportBytes(), b[SignedSize+4+128:SignedSize+4+128+ReportBodySize]) {
 		t.Error("signed byte ranges")
 	}
-	ders, err := PEMCertificates(q.CertData)
+	ders, err := layout.PEMCertificates(q.CertData)
 	if err != nil || len(ders) != 3 {
 		t.Fatalf("PEMCertificates: %d, %v", len(ders), err)
 	}
@@ -79,7 +89,7 @@ func TestParseErrors(t *testing.T) {
 		{"cert size short", func(b []byte) []byte { b[authLenOff+2+32+2] -= 1; return b }, ErrTrailing},
 		{"cert size long", func(b []byte) []byte { b[authLenOff+2+32+2] += 1; return b }, ErrTruncated},
 		{"cert size over limit", func(b []byte) []byte {
-			binary.LittleEndian.PutUint32(b[authLenOff+2+32+2:], MaxCertDataSize+1)
+			binary.LittleEndian.PutUint32(b[authLenOff+2+32+2:], layout.MaxCertDataSize+1)
 			return b
 		}, ErrTooLarge},
 	}
@@ -88,48 +98,6 @@ func TestParseErrors(t *testing.T) {
 			_, err := Parse(tt.mut(readReal(t)))
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Parse: %v, want %v", err, tt.want)
-			}
-		})
-	}
-}
-
-func TestPEMCertificates(t *testing.T) {
-	q, err := Parse(readReal(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	chain := bytes.TrimRight(q.CertData, "\x00")
-	first := chain[:bytes.Index(chain, []byte("-----END CERTIFICATE-----"))+len("-----END CERTIFICATE-----\n")]
-	tests := []struct {
-		name string
-		in   []byte
-		n    int
-	}{
-		{"real", q.CertData, 3},
-		{"without nul", chain, 3},
-		{"one", first, 1},
-		{"crlf and nuls", append(bytes.ReplaceAll(first, []byte("\n"), []byte("\r\n")), 0, 0), 1},
-		{"empty", nil, 0},
-		{"only nul", []byte{0}, 0},
-		{"junk before", append([]byte("junk\n"), first...), 0},
-		{"junk after", append(bytes.Clone(first), "junk"...), 0},
-		{"nul between", append(append(bytes.Clone(first), 0), first...), 0},
-		{"four", append(bytes.Clone(chain), first...), 0},
-		{"key block", bytes.ReplaceAll(first, []byte("CERTIFICATE"), []byte("PUBLIC KEY")), 0},
-		{"headers", bytes.Replace(first, []byte("-----\n"), []byte("-----\nProc-Type: 4,ENCRYPTED\n\n"), 1), 0},
-		{"unterminated", first[:len(first)-10], 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ders, err := PEMCertificates(tt.in)
-			if tt.n == 0 {
-				if !errors.Is(err, ErrCertFormat) {
-					t.Fatalf("got %d certificates, %v; want ErrCertFormat", len(ders), err)
-				}
-				return
-			}
-			if err != nil || len(ders) != tt.n {
-				t.Fatalf("got %d certificates, %v; want %d", len(ders), err, tt.n)
 			}
 		})
 	}
@@ -154,20 +122,6 @@ func FuzzParseQuote(f *testing.F) {
 		if len(q.Signed()) != SignedSize || len(q.QEReportBytes()) != ReportBodySize {
 			t.Fatal("signed ranges")
 		}
-		_, _ = PEMCertificates(q.CertData)
-	})
-}
-
-func FuzzPEMCertificates(f *testing.F) {
-	q, err := Parse(readReal(f))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(q.CertData)
-	f.Fuzz(func(t *testing.T, in []byte) {
-		ders, err := PEMCertificates(in)
-		if err == nil && (len(ders) == 0 || len(ders) > MaxChainLength) {
-			t.Fatalf("%d certificates without error", len(ders))
-		}
+		_, _ = layout.PEMCertificates(q.CertData)
 	})
 }

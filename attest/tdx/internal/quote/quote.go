@@ -12,42 +12,36 @@
 // header, a 584-byte TD quote body (TDX 1.0), then the quote signature data.
 // Numbers are little-endian; signatures and keys are big-endian r‖s and x‖y.
 //
-// go-tdx-guest's abi.QuoteToProto parses the same format, but it slices
-// without bounds checks on the signature data and panics on truncated input,
-// so it is not given untrusted bytes; its constants are used here and its
-// parser serves as a differential oracle in the tests.
+// The QE report certification data inside certification data type 6, which
+// SGX quotes share, is parsed by attest/internal/dcap/layout. go-tdx-guest's
+// abi.QuoteToProto parses the same format, but it slices without bounds
+// checks on the signature data and panics on truncated input, so it is not
+// given untrusted bytes; its parser serves as a differential oracle in the
+// tests.
 package quote
 
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/pem"
 	"errors"
 	"fmt"
 
-	"github.com/google/go-tdx-guest/abi"
+	"github.com/cofre-cc/cofre/attest/internal/dcap/layout"
 )
 
 // Header field values this parser accepts.
 const (
 	// Version4 is the quote version of TDX 1.0 quotes.
-	Version4 = abi.QuoteVersion
+	Version4 = 4
 	// AttestationKeyECDSAP256 is ECDSA-256-with-P-256 curve.
-	AttestationKeyECDSAP256 = abi.AttestationKeyType
+	AttestationKeyECDSAP256 = 2
 	// TEETypeTDX is the header's TEE type for TDX (SGX is 0).
-	TEETypeTDX = abi.TeeTDX
+	TEETypeTDX = 0x81
 	// CertDataQEReport is certification data type 6: a QE report, its
 	// signature by the PCK key, QE authentication data, and nested
-	// certification data.
+	// certification data (layout.QECertData).
 	CertDataQEReport = 6
-	// CertDataPCKChain is certification data type 5: the PEM-encoded PCK
-	// leaf certificate, PCK intermediate CA certificate and root CA
-	// certificate, in that order.
-	CertDataPCKChain = 5
 )
-
-// IntelQEVendorID is the QE vendor ID of Intel's quoting enclave.
-var IntelQEVendorID = [16]byte{0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9, 0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07}
 
 // Sizes of the quote's parts.
 const (
@@ -57,20 +51,17 @@ const (
 	// header followed by the TD quote body.
 	SignedSize = HeaderSize + BodySize
 	// QEReportSize is the size of the QE's SGX report body.
-	QEReportSize = 384
+	QEReportSize = layout.ReportBodySize
 
 	sigDataLenSize = 4
-	ecdsaSigSize   = 64 // r ‖ s, 32 bytes each, big-endian
-	ecdsaKeySize   = 64 // x ‖ y, 32 bytes each, big-endian
+	ecdsaSigSize   = layout.SignatureSize
+	ecdsaKeySize   = layout.KeySize
 	certTypeSize   = 2
 	certLenSize    = 4
-	authLenSize    = 2
 
-	// minCertData is the QE report certification data (type 6) with empty
-	// QE authentication data and an empty PCK chain.
-	minCertData = QEReportSize + ecdsaSigSize + authLenSize + certTypeSize + certLenSize
-	// minSigData is the quote signature data around minCertData.
-	minSigData = ecdsaSigSize + ecdsaKeySize + certTypeSize + certLenSize + minCertData
+	// minSigData is the quote signature data around the smallest QE report
+	// certification data.
+	minSigData = ecdsaSigSize + ecdsaKeySize + certTypeSize + certLenSize + layout.MinQECertDataSize
 
 	// MinSize is the smallest well-formed quote: an empty auth data and an
 	// empty PCK chain (which the verifier then refuses).
@@ -103,26 +94,6 @@ const (
 	bodyReportData     = 520 // [64]byte
 )
 
-// SGX report body offsets, for the QE report (Intel SDM, "REPORTBODY").
-const (
-	repCPUSVN       = 0   // [16]byte
-	repMiscSelect   = 16  // [4]byte
-	repReserved1    = 20  // [12]byte, must be zero
-	repISVExtProdID = 32  // [16]byte
-	repAttributes   = 48  // [16]byte
-	repMREnclave    = 64  // [32]byte
-	repReserved2    = 96  // [32]byte, must be zero
-	repMRSigner     = 128 // [32]byte
-	repReserved3    = 160 // [32]byte, must be zero
-	repConfigID     = 192 // [64]byte
-	repISVProdID    = 256 // uint16
-	repISVSVN       = 258 // uint16
-	repConfigSVN    = 260 // uint16
-	repReserved4    = 262 // [42]byte, must be zero
-	repISVFamilyID  = 304 // [16]byte
-	repReportData   = 320 // [64]byte
-)
-
 // Header is the quote header.
 type Header struct {
 	Version            uint16
@@ -152,22 +123,6 @@ type Body struct {
 	ReportData     [64]byte
 }
 
-// EnclaveReport is an SGX report body, here the quoting enclave's.
-type EnclaveReport struct {
-	CPUSVN       [16]byte
-	MiscSelect   [4]byte
-	ISVExtProdID [16]byte
-	Attributes   [16]byte
-	MREnclave    [32]byte
-	MRSigner     [32]byte
-	ConfigID     [64]byte
-	ISVProdID    uint16
-	ISVSVN       uint16
-	ConfigSVN    uint16
-	ISVFamilyID  [16]byte
-	ReportData   [64]byte
-}
-
 // Quote is a parsed TDX quote. Nothing in it is verified.
 type Quote struct {
 	Header Header
@@ -179,7 +134,7 @@ type Quote struct {
 	AttestationKey [64]byte
 	// QEReport is the quoting enclave's report, signed by the PCK key. Its
 	// report data binds AttestationKey and QEAuthData.
-	QEReport          EnclaveReport
+	QEReport          layout.ReportBody
 	QEReportSignature [64]byte
 	QEAuthData        []byte
 	// PCKChain is the PEM PCK certificate chain exactly as carried,
@@ -257,28 +212,13 @@ func Parse(b []byte) (*Quote, error) {
 	if cdLen != uint64(len(cd)) {
 		return nil, formatErr("certification data length is %d, the signature data leaves %d", cdLen, len(cd))
 	}
-	if err := q.QEReport.parse(cd[:QEReportSize]); err != nil {
-		return nil, err
+	d, err := layout.ParseQECertData(cd)
+	if err != nil {
+		return nil, formatErr("%w", err)
 	}
-	copy(q.QEReportSignature[:], cd[QEReportSize:])
-	cd = cd[QEReportSize+ecdsaSigSize:]
-	authLen := uint64(binary.LittleEndian.Uint16(cd))
-	cd = cd[authLenSize:]
-	if authLen > uint64(len(cd))-certTypeSize-certLenSize {
-		return nil, formatErr("QE authentication data length is %d, only %d bytes follow", authLen, uint64(len(cd))-certTypeSize-certLenSize)
-	}
-	q.QEAuthData = bytes.Clone(cd[:authLen])
-	cd = cd[authLen:]
-	chainType := binary.LittleEndian.Uint16(cd)
-	chainLen := uint64(binary.LittleEndian.Uint32(cd[certTypeSize:]))
-	cd = cd[certTypeSize+certLenSize:]
-	if chainType != CertDataPCKChain {
-		return nil, formatErr("QE certification data type is %d, want %d (PCK certificate chain)", chainType, CertDataPCKChain)
-	}
-	if chainLen != uint64(len(cd)) {
-		return nil, formatErr("PCK certificate chain length is %d, the certification data leaves %d", chainLen, len(cd))
-	}
-	q.PCKChain = bytes.Clone(cd)
+	q.QEReport, q.QEReportSignature = d.Report, d.ReportSignature
+	q.QEAuthData = bytes.Clone(d.AuthData)
+	q.PCKChain = bytes.Clone(d.CertData)
 	return q, nil
 }
 
@@ -319,44 +259,6 @@ func (q *Quote) parseBody(b []byte) {
 	copy(d.ReportData[:], b[bodyReportData:])
 }
 
-func (r *EnclaveReport) parse(b []byte) error {
-	for _, f := range []struct {
-		name     string
-		off, len int
-	}{
-		{"reserved1", repReserved1, 12},
-		{"reserved2", repReserved2, 32},
-		{"reserved3", repReserved3, 32},
-		{"reserved4", repReserved4, 42},
-	} {
-		if !allZero(b[f.off : f.off+f.len]) {
-			return formatErr("QE report %s is not zero", f.name)
-		}
-	}
-	copy(r.CPUSVN[:], b[repCPUSVN:])
-	copy(r.MiscSelect[:], b[repMiscSelect:])
-	copy(r.ISVExtProdID[:], b[repISVExtProdID:])
-	copy(r.Attributes[:], b[repAttributes:])
-	copy(r.MREnclave[:], b[repMREnclave:])
-	copy(r.MRSigner[:], b[repMRSigner:])
-	copy(r.ConfigID[:], b[repConfigID:])
-	r.ISVProdID = binary.LittleEndian.Uint16(b[repISVProdID:])
-	r.ISVSVN = binary.LittleEndian.Uint16(b[repISVSVN:])
-	r.ConfigSVN = binary.LittleEndian.Uint16(b[repConfigSVN:])
-	copy(r.ISVFamilyID[:], b[repISVFamilyID:])
-	copy(r.ReportData[:], b[repReportData:])
-	return nil
-}
-
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
-}
-
 // Marshal encodes q in the quote format, recomputing every size field. For
 // a parsed quote it returns Raw(); tests use it to build variants.
 func (q *Quote) Marshal() []byte {
@@ -385,69 +287,28 @@ func (q *Quote) Marshal() []byte {
 	}
 	out = append(out, d.ReportData[:]...)
 
-	chainData := len(q.PCKChain)
-	certData := QEReportSize + ecdsaSigSize + authLenSize + len(q.QEAuthData) + certTypeSize + certLenSize + chainData
-	sigData := ecdsaSigSize + ecdsaKeySize + certTypeSize + certLenSize + certData
+	cd := &layout.QECertData{Report: q.QEReport, ReportSignature: q.QEReportSignature, AuthData: q.QEAuthData, CertData: q.PCKChain}
+	sigData := ecdsaSigSize + ecdsaKeySize + certTypeSize + certLenSize + cd.Size()
 	out = binary.LittleEndian.AppendUint32(out, uint32(sigData))
 	out = append(out, q.Signature[:]...)
 	out = append(out, q.AttestationKey[:]...)
 	out = binary.LittleEndian.AppendUint16(out, CertDataQEReport)
-	out = binary.LittleEndian.AppendUint32(out, uint32(certData))
-	out = q.QEReport.appendTo(out)
-	out = append(out, q.QEReportSignature[:]...)
-	out = binary.LittleEndian.AppendUint16(out, uint16(len(q.QEAuthData)))
-	out = append(out, q.QEAuthData...)
-	out = binary.LittleEndian.AppendUint16(out, CertDataPCKChain)
-	out = binary.LittleEndian.AppendUint32(out, uint32(chainData))
-	out = append(out, q.PCKChain...)
-	return out
-}
-
-func (r *EnclaveReport) appendTo(out []byte) []byte {
-	var b [QEReportSize]byte
-	copy(b[repCPUSVN:], r.CPUSVN[:])
-	copy(b[repMiscSelect:], r.MiscSelect[:])
-	copy(b[repISVExtProdID:], r.ISVExtProdID[:])
-	copy(b[repAttributes:], r.Attributes[:])
-	copy(b[repMREnclave:], r.MREnclave[:])
-	copy(b[repMRSigner:], r.MRSigner[:])
-	copy(b[repConfigID:], r.ConfigID[:])
-	binary.LittleEndian.PutUint16(b[repISVProdID:], r.ISVProdID)
-	binary.LittleEndian.PutUint16(b[repISVSVN:], r.ISVSVN)
-	binary.LittleEndian.PutUint16(b[repConfigSVN:], r.ConfigSVN)
-	copy(b[repISVFamilyID:], r.ISVFamilyID[:])
-	copy(b[repReportData:], r.ReportData[:])
-	return append(out, b[:]...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(cd.Size()))
+	return cd.AppendTo(out)
 }
 
 // SplitPCKChain splits the PEM PCK certificate chain of a quote into its
-// three DER certificates: PCK leaf, PCK intermediate CA, root CA. Anything
-// but exactly three CERTIFICATE blocks, optionally followed by whitespace
-// and NUL bytes (the QE terminates the chain with one NUL), is refused.
+// three DER certificates: PCK leaf, PCK intermediate CA, root CA (see
+// layout.PEMCertificates for what may surround them). Any other number of
+// certificates is refused: certification data type 5 is defined as exactly
+// these three.
 func SplitPCKChain(chain []byte) (leaf, intermediate, root []byte, err error) {
-	var ders [][]byte
-	rest := chain
-	for len(ders) < 3 {
-		// pem.Decode skips any text before a block; only whitespace may.
-		rest = bytes.TrimLeft(rest, " \t\r\n")
-		if !bytes.HasPrefix(rest, []byte("-----BEGIN ")) {
-			return nil, nil, nil, formatErr("PCK certificate chain holds %d PEM certificates, want 3", len(ders))
-		}
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			return nil, nil, nil, formatErr("PCK certificate chain holds %d PEM certificates, want 3", len(ders))
-		}
-		if blk.Type != "CERTIFICATE" {
-			return nil, nil, nil, formatErr("PCK certificate chain block %d is %q, want CERTIFICATE", len(ders), blk.Type)
-		}
-		if len(blk.Headers) != 0 {
-			return nil, nil, nil, formatErr("PCK certificate chain block %d has PEM headers", len(ders))
-		}
-		ders = append(ders, blk.Bytes)
+	ders, err := layout.PEMCertificates(chain)
+	if err != nil {
+		return nil, nil, nil, formatErr("PCK certificate chain: %w", err)
 	}
-	if len(bytes.Trim(rest, " \t\r\n\x00")) != 0 {
-		return nil, nil, nil, formatErr("PCK certificate chain has %d bytes after the third certificate", len(rest))
+	if len(ders) != 3 {
+		return nil, nil, nil, formatErr("PCK certificate chain holds %d PEM certificates, want 3", len(ders))
 	}
 	return ders[0], ders[1], ders[2], nil
 }

@@ -93,6 +93,15 @@ func TestParseRealQuotes(t *testing.T) {
 	}
 }
 
+// TestConstantsMatchGoTDXGuest pins the header values to go-tdx-guest's
+// abi package, which this parser used to import them from.
+func TestConstantsMatchGoTDXGuest(t *testing.T) {
+	if Version4 != abi.QuoteVersion || AttestationKeyECDSAP256 != abi.AttestationKeyType || TEETypeTDX != abi.TeeTDX {
+		t.Errorf("version, key type, TEE type = %d, %d, %#x; go-tdx-guest says %d, %d, %#x",
+			Version4, AttestationKeyECDSAP256, TEETypeTDX, abi.QuoteVersion, abi.AttestationKeyType, abi.TeeTDX)
+	}
+}
+
 func TestParseRefuses(t *testing.T) {
 	raw := realQuotes(t)["oasis"]
 	mut := func(f func(b []byte) []byte) []byte { return f(bytes.Clone(raw)) }
@@ -102,6 +111,11 @@ func TestParseRefuses(t *testing.T) {
 	put32 := func(off int, v uint32) []byte {
 		return mut(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[off:], v); return b })
 	}
+	const (
+		authLenSize  = 2
+		repReserved1 = 20  // in the QE report body
+		repReserved4 = 262 // in the QE report body
+	)
 	cdOff := SignedSize + sigDataLenSize + ecdsaSigSize + ecdsaKeySize
 	qeOff := cdOff + certTypeSize + certLenSize
 	authOff := qeOff + QEReportSize + ecdsaSigSize
