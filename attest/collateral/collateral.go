@@ -21,6 +21,12 @@ import (
 // refusal.
 var ErrNotFound = errors.New("collateral not found")
 
+// ErrUnavailable means the source could not answer now (network failure,
+// the vendor throttling or down): a reason to retry later, not a verdict
+// on the evidence. Verifiers still refuse (attest.ErrCollateral) and keep
+// this error in the chain, so callers can tell the two apart.
+var ErrUnavailable = errors.New("collateral source unavailable")
+
 // Kind names one collateral item.
 type Kind int
 

@@ -53,7 +53,7 @@ func (g HTTPGetter) Get(ctx context.Context, rawURL string) ([]byte, http.Header
 	}
 	resp, err := g.Client.Do(req)
 	if err != nil {
-		return nil, nil, fmt.Errorf("collateral: %w", err)
+		return nil, nil, fmt.Errorf("collateral: %w: %w", ErrUnavailable, err)
 	}
 	defer resp.Body.Close()
 	if resp.Request != nil && resp.Request.URL.Scheme != "https" {
@@ -62,6 +62,9 @@ func (g HTTPGetter) Get(ctx context.Context, rawURL string) ([]byte, http.Header
 	switch {
 	case resp.StatusCode == http.StatusNotFound:
 		return nil, nil, fmt.Errorf("collateral: GET %s: %s: %w", rawURL, resp.Status, ErrNotFound)
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		// Throttled or down: try again later; not a verdict on the evidence.
+		return nil, nil, fmt.Errorf("collateral: GET %s: %s: %w", rawURL, resp.Status, ErrUnavailable)
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		return nil, nil, fmt.Errorf("collateral: GET %s: %s", rawURL, resp.Status)
 	}

@@ -293,8 +293,8 @@ func TestHTTPGetterStatus(t *testing.T) {
 	}))
 	defer srv.Close()
 	_, _, err := (HTTPGetter{Client: srv.Client()}).Get(context.Background(), srv.URL)
-	if err == nil || errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "429") {
-		t.Fatalf("err = %v, want a 429 error that is not ErrNotFound", err)
+	if err == nil || errors.Is(err, ErrNotFound) || !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "429") {
+		t.Fatalf("err = %v, want a 429 ErrUnavailable that is not ErrNotFound", err)
 	}
 }
 

@@ -185,7 +185,13 @@ func runEvidenceVerify(ctx context.Context, stdin io.Reader, stdout, stderr io.W
 	if verr != nil {
 		out.Status = "contraindicated"
 		out.Reasons = refusalReasons(verr)
-		return report(stdout, stderr, f.json, out, nil)
+		err := report(stdout, stderr, f.json, out, nil)
+		if errors.Is(verr, collateral.ErrUnavailable) {
+			// No verdict: the vendor could not be reached. Exit 3, so
+			// scripts retry instead of treating the evidence as bad.
+			return fmt.Errorf("collateral unavailable, evidence not judged: %w", verr)
+		}
+		return err
 	}
 	out.fill(claims)
 	out.Status = "affirming"
