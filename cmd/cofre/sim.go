@@ -42,7 +42,7 @@ root-cert.pem (the certificate alone: give it to verifiers with --sim-root)
 and platform.pem (the platform key and chain: what a node agent holds).
 Whoever holds either key can forge simulated evidence: SIMULATION gives no
 confidentiality.`,
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dir == "" {
 				return usagef("--dir is required")
