@@ -27,7 +27,9 @@
 //     not used, and SHA-1 is never trusted.
 //   - The event log replays to the quoted SHA-256 PCRs (attest.ErrSignature),
 //     and go-tpm-tools (server.VerifyAttestation, which re-checks the quote)
-//     extracts the machine state from it (attest.ErrMalformed if it cannot).
+//     extracts the machine state from it (attest.ErrMalformed if it cannot,
+//     including when it panics: event types and much event data are in no
+//     digest, so the submitter chooses them even under a genuine quote).
 //
 // # Report data and nonce
 //

@@ -37,7 +37,7 @@ var (
 	oidTCGManufacturer = asn1.ObjectIdentifier{2, 23, 133, 2, 1}
 )
 
-func newFakeTPM(t *testing.T, tweak func(*x509.Certificate)) *fakeTPM {
+func newFakeTPM(t testing.TB, tweak func(*x509.Certificate)) *fakeTPM {
 	t.Helper()
 	caKey := mustKey(t)
 	caTmpl := &x509.Certificate{
@@ -86,7 +86,7 @@ func newFakeTPM(t *testing.T, tweak func(*x509.Certificate)) *fakeTPM {
 	return &fakeTPM{ca: ca, caKey: caKey, ak: ak, akCert: akCert}
 }
 
-func mustKey(t *testing.T) *ecdsa.PrivateKey {
+func mustKey(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -97,19 +97,30 @@ func mustKey(t *testing.T) *ecdsa.PrivateKey {
 
 // attest returns an attestation with one SHA-256 quote over 24 PCRs (PCR i
 // holds 32 bytes of value i), signed by signer, and no event log.
-func (f *fakeTPM) attest(t *testing.T, extraData []byte, signer *ecdsa.PrivateKey) *pb.Attestation {
+func (f *fakeTPM) attest(t testing.TB, extraData []byte, signer *ecdsa.PrivateKey) *pb.Attestation {
 	t.Helper()
 	pcrs := map[uint32][]byte{}
-	sel := make([]int, numPCRs)
-	d := sha256.New()
 	for i := range numPCRs {
 		v := make([]byte, sha256.Size)
 		for j := range v {
 			v[j] = byte(i)
 		}
 		pcrs[uint32(i)] = v
-		sel[i] = i
-		d.Write(v)
+	}
+	return f.attestPCRs(t, pcrs, extraData, signer)
+}
+
+// attestPCRs returns an attestation with one SHA-256 quote over pcrs (indices
+// below numPCRs, 32-byte values), signed by signer, and no event log.
+func (f *fakeTPM) attestPCRs(t testing.TB, pcrs map[uint32][]byte, extraData []byte, signer *ecdsa.PrivateKey) *pb.Attestation {
+	t.Helper()
+	var sel []int
+	d := sha256.New()
+	for i := range numPCRs {
+		if v, ok := pcrs[uint32(i)]; ok {
+			sel = append(sel, i)
+			d.Write(v)
+		}
 	}
 	quoted, err := tpm2.AttestationData{
 		Magic:             0xff544347, // TPM_GENERATED_VALUE

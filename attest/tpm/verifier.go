@@ -200,7 +200,8 @@ func (v *Verifier) verifyAK(p *payload, now time.Time) error {
 // quote against the AK (already certified above) and replays and interprets
 // the event log. It first asks for GRUB state; if that extraction fails it
 // retries without, and returns a warning naming why. Every other extraction
-// step runs in both calls, so the retry only drops GRUB state.
+// step runs in both calls, so the retry only drops GRUB state. A panic in
+// the libraries refuses the evidence as malformed, without a retry.
 func machineState(p *payload) (ms *pb.MachineState, warning string, err error) {
 	opts := server.VerifyOpts{
 		Nonce: p.extraData,
@@ -215,11 +216,11 @@ func machineState(p *payload) (ms *pb.MachineState, warning string, err error) {
 		// Nothing to extract; newClaims warns that the log is missing.
 		opts.Loader = server.UnsupportedLoader
 	}
-	ms, err = server.VerifyAttestation(p.att, opts)
-	if err != nil && opts.Loader == server.GRUB {
+	ms, err = verifyAttestation(p.att, opts)
+	if err != nil && opts.Loader == server.GRUB && !errors.Is(err, errLibraryPanic) {
 		warning = fmt.Sprintf("GRUB state not extracted from the event log, kernel command line not reported: %v", err)
 		opts.Loader = server.UnsupportedLoader
-		ms, err = server.VerifyAttestation(p.att, opts)
+		ms, err = verifyAttestation(p.att, opts)
 	}
 	if err != nil {
 		// Signature, PCR digest and replay were checked before, so what
@@ -231,6 +232,34 @@ func machineState(p *payload) (ms *pb.MachineState, warning string, err error) {
 		return nil, "", attest.Malformed("tpm: go-tpm-tools verified the %v bank, want %v", got, measuredBank)
 	}
 	return ms, warning, nil
+}
+
+// errLibraryPanic marks an error that is a panic recovered from go-tpm-tools
+// or go-eventlog.
+var errLibraryPanic = errors.New("panic in go-tpm-tools or go-eventlog")
+
+// verifyAttestation is server.VerifyAttestation with its panics turned into
+// errors (wrapping errLibraryPanic). The event log it interprets is not all
+// covered by the quote: an event's type and, for many types, its data are in
+// no digest, so whoever submits evidence chooses them for a genuine quote.
+// A panic there must refuse that evidence, not crash the verifier.
+//
+// Known library bug (go-eventlog v0.0.3-0.20260617163629-883cc5652c69):
+// tcg.Event.UntrustedType panics on an event type missing from
+// tcg.EventTypeNames, and the machine state extraction calls it on every
+// replayed event (tcg.ConvertToPbEvents always; extract.EfiState,
+// extract.GrubStateFromTPMLog and others first). So one event of a
+// replayed PCR whose type field is edited to an unnamed value, such as
+// 0x00040404, panicked Verify. Seeds: testdata/fuzz/FuzzMachineState/
+// crasher-unknown-event-type-ipl (found by FuzzMachineState) and
+// edit-unknown-event-type.
+func verifyAttestation(att *pb.Attestation, opts server.VerifyOpts) (ms *pb.MachineState, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ms, err = nil, fmt.Errorf("%w: %v", errLibraryPanic, r)
+		}
+	}()
+	return server.VerifyAttestation(att, opts)
 }
 
 // pcrDigest is TPMS_QUOTE_INFO.pcrDigest: the hash of the selected PCR values

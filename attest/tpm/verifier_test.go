@@ -3,6 +3,7 @@ package tpm
 import (
 	"context"
 	"crypto/x509"
+	"encoding/binary"
 	"encoding/pem"
 	"errors"
 	"os"
@@ -190,6 +191,16 @@ func TestVerifyRefusals(t *testing.T) {
 			a.EventLog = l
 		}, pinned, nil, attest.ErrSignature},
 		{"event log truncated", func(a *pb.Attestation) { a.EventLog = a.EventLog[:len(a.EventLog)-7] }, pinned, nil, attest.ErrMalformed},
+		{"event type unnamed", func(a *pb.Attestation) {
+			// No digest covers an event's type, so the edited log still
+			// replays to the genuine quote. go-eventlog panicked on it
+			// (see verifyAttestation).
+			const off = 23657 + 4 // type of event 43: EV_EFI_ACTION in PCR 5
+			if typ := binary.LittleEndian.Uint32(a.EventLog[off:]); typ != uint32(tcg.EFIAction) {
+				t.Fatalf("vector's event type at %d is %#x, want EV_EFI_ACTION", off, typ)
+			}
+			binary.LittleEndian.PutUint32(a.EventLog[off:], 0x00040404)
+		}, pinned, nil, attest.ErrMalformed},
 		{"ak cert signature", func(a *pb.Attestation) { a.AkCert[len(a.AkCert)-1] ^= 1 }, pinned, nil, attest.ErrCertificate},
 		{"ak cert missing", func(a *pb.Attestation) { a.AkCert = nil }, pinned, nil, attest.ErrCertificate},
 		{"ak cert garbage", func(a *pb.Attestation) { a.AkCert = []byte{0x30, 0x03, 0x02, 0x01, 0x01} }, pinned, nil, attest.ErrMalformed},
