@@ -1,0 +1,252 @@
+package token
+
+import (
+	"crypto"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/veraison/ear"
+
+	"github.com/cofre-cc/cofre/appraise"
+	"github.com/cofre-cc/cofre/attest"
+)
+
+// PrimarySubmod names the submodule of the attested workload's CPU TEE.
+// Every token has it; TEE and Options.ExpectedMeasurements refer to it.
+const PrimarySubmod = "cpu0"
+
+// EATProfile is the eat_profile of every cofre token: the EAR profile.
+const EATProfile = ear.EatProfile
+
+// Developer is the ear.verifier-id developer of every cofre token.
+const Developer = "https://github.com/cofre-cc/cofre"
+
+// Claims is the content of a cofre attestation token: an EAR (EAT
+// Attestation Result) JWT.
+type Claims struct {
+	Issuer   string    // iss: the attestation service's URL
+	Audience []string  // aud: optional; a relying party that is not named refuses the token
+	IssuedAt time.Time // iat, whole seconds
+	Expiry   time.Time // exp, whole seconds
+	Nonce    []byte    // eat_nonce: the relying party's challenge, 8 to 64 bytes, optional
+	// VerifierID is ear.verifier-id's build, e.g. "cofre v0.1.0 (commit …)".
+	VerifierID string
+	// Submods holds one appraisal per piece of evidence: "cpu0" (required),
+	// "gpu0"…
+	Submods map[string]Submod
+	// Confirmation is the key the token is bound to (cnf), or nil.
+	Confirmation *Confirmation
+	// Draft marks a dry run under a draft policy: every verifier refuses it.
+	Draft bool
+	// Profile selects extra claim names on issue; on verify it reports
+	// whether the token carried them.
+	Profile Profile
+}
+
+// Submod is the appraisal of one piece of evidence (a CPU TEE, a GPU…): an
+// EAR submodule.
+type Submod struct {
+	Status   ear.TrustTier
+	Vector   ear.TrustVector
+	PolicyID string
+	// Claims are the verifier's normalized claims (required).
+	Claims *attest.Claims
+	// Reasons say why the status is not affirming, if it is not.
+	Reasons []appraise.Reason
+}
+
+// NewSubmod builds a submodule from verified claims and their appraisal.
+func NewSubmod(c *attest.Claims, r *appraise.Result) Submod {
+	return Submod{Status: r.Status, Vector: r.Vector, PolicyID: r.Policy, Claims: c, Reasons: r.Reasons}
+}
+
+// Profile selects which claim names a token carries besides EAR's.
+type Profile int
+
+const (
+	// ProfileEAR: EAR claims and cofre's own only (the default).
+	ProfileEAR Profile = iota
+	// ProfileMAA: also Azure Attestation's claim names (x-ms-…), derived
+	// from cpu0's claims, so Azure relying parties work unchanged.
+	ProfileMAA
+)
+
+func (p Profile) String() string {
+	switch p {
+	case ProfileEAR:
+		return "ear"
+	case ProfileMAA:
+		return "maa"
+	}
+	return fmt.Sprintf("Profile(%d)", int(p))
+}
+
+// ParseProfile parses "ear" or "maa".
+func ParseProfile(s string) (Profile, error) {
+	switch s {
+	case "ear":
+		return ProfileEAR, nil
+	case "maa":
+		return ProfileMAA, nil
+	}
+	return ProfileEAR, fmt.Errorf("token: unknown profile %q (want ear or maa)", s)
+}
+
+// Status is the token's overall verdict: the worst submodule status, in the
+// order affirming < warning < none < contraindicated. A token without
+// submodules has status none.
+func (c *Claims) Status() ear.TrustTier {
+	worst, rank := ear.TrustTierNone, -1
+	for _, s := range c.Submods {
+		if r := tierRank(s.Status); r > rank {
+			worst, rank = s.Status, r
+		}
+	}
+	return worst
+}
+
+// tierRank orders trust tiers from best to worst.
+func tierRank(t ear.TrustTier) int {
+	switch t {
+	case ear.TrustTierAffirming:
+		return 0
+	case ear.TrustTierWarning:
+		return 1
+	case ear.TrustTierNone:
+		return 2
+	}
+	return 3 // contraindicated, or a value no tier has
+}
+
+// TEE is cpu0's TEE ("sim" for simulation), or TEEInvalid without cpu0.
+func (c *Claims) TEE() attest.TEE {
+	if s, ok := c.Submods[PrimarySubmod]; ok && s.Claims != nil {
+		return s.Claims.TEE
+	}
+	return attest.TEEInvalid
+}
+
+// Simulation reports whether any submodule attests a simulated TEE: such a
+// token gives no confidentiality, whatever its status says.
+func (c *Claims) Simulation() bool {
+	for _, s := range c.Submods {
+		if s.Claims != nil && isSim(s.Claims) {
+			return true
+		}
+	}
+	return false
+}
+
+func isSim(c *attest.Claims) bool {
+	return c.TEE == attest.TEESim || c.Format == attest.FormatSim || slices.Contains(c.Warnings, attest.SimulationWarning)
+}
+
+// SubmodNames returns the submodule names, sorted.
+func (c *Claims) SubmodNames() []string {
+	names := make([]string, 0, len(c.Submods))
+	for n := range c.Submods {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Confirmation is RFC 7800 cnf: the key the token is bound to. Exactly one
+// field is set.
+type Confirmation struct {
+	// JWK is a public JWK ({"cnf": {"jwk": …}}), such as the workload key
+	// from the attestation request's runtime data.
+	JWK json.RawMessage
+	// X5tS256 is the base64url SHA-256 of a DER certificate
+	// ({"cnf": {"x5t#S256": …}}), such as the workload's TLS certificate.
+	X5tS256 string
+}
+
+// ConfirmationForKey binds a token to a public key (cnf jwk).
+func ConfirmationForKey(pub crypto.PublicKey) (*Confirmation, error) {
+	k, err := jwk.Import(pub)
+	if err != nil {
+		return nil, fmt.Errorf("token: confirmation key: %w", err)
+	}
+	if priv, err := jwk.IsPrivateKey(k); err != nil || priv {
+		return nil, errors.New("token: confirmation key: want a public key")
+	}
+	b, err := json.Marshal(k)
+	if err != nil {
+		return nil, fmt.Errorf("token: confirmation key: %w", err)
+	}
+	return &Confirmation{JWK: b}, nil
+}
+
+// ConfirmationForCertificate binds a token to a certificate (cnf x5t#S256),
+// such as the TLS client certificate of a service-to-service hop.
+func ConfirmationForCertificate(cert *x509.Certificate) *Confirmation {
+	sum := sha256.Sum256(cert.Raw)
+	return &Confirmation{X5tS256: base64.RawURLEncoding.EncodeToString(sum[:])}
+}
+
+// PublicKey returns the cnf jwk's public key (*ecdsa.PublicKey,
+// ed25519.PublicKey, *ecdh.PublicKey, *rsa.PublicKey), for a relying party
+// that encrypts to the attested workload. It is an error if cnf holds a
+// certificate thumbprint instead.
+func (c *Confirmation) PublicKey() (crypto.PublicKey, error) {
+	if len(c.JWK) == 0 {
+		return nil, errors.New("token: cnf has no jwk")
+	}
+	k, err := parseConfirmationJWK(c.JWK)
+	if err != nil {
+		return nil, err
+	}
+	var raw any
+	if err := jwk.Export(k, &raw); err != nil {
+		return nil, fmt.Errorf("token: cnf jwk: %w", err)
+	}
+	return raw, nil
+}
+
+// validate checks that exactly one member is set and that a JWK is a
+// public key: a private key handed in as runtime data must never be
+// published in a token.
+func (c *Confirmation) validate() error {
+	switch {
+	case len(c.JWK) > 0 && c.X5tS256 != "":
+		return errors.New("both jwk and x5t#S256 are set")
+	case len(c.JWK) > 0:
+		_, err := parseConfirmationJWK(c.JWK)
+		return err
+	case c.X5tS256 != "":
+		b, err := b64.DecodeString(c.X5tS256)
+		if err != nil {
+			return fmt.Errorf("x5t#S256: %w", err)
+		}
+		if len(b) != sha256.Size {
+			return fmt.Errorf("x5t#S256 is %d bytes, want %d", len(b), sha256.Size)
+		}
+		return nil
+	}
+	return errors.New("neither jwk nor x5t#S256 is set")
+}
+
+func parseConfirmationJWK(b []byte) (jwk.Key, error) {
+	if err := checkJSON(b); err != nil {
+		return nil, fmt.Errorf("cnf jwk: %w", err)
+	}
+	k, err := jwk.ParseKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("cnf jwk: %w", err)
+	}
+	if k.KeyType().String() == "oct" {
+		return nil, errors.New("cnf jwk: a symmetric key")
+	}
+	if priv, err := jwk.IsPrivateKey(k); err != nil || priv {
+		return nil, errors.New("cnf jwk: a private key (must be public)")
+	}
+	return k, nil
+}
