@@ -120,14 +120,17 @@ func (s *Server) handlePutPolicy(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newError(http.StatusPreconditionFailed, CodePrecondition, "a policy of this name exists (If-None-Match: *)"))
 		return
 	}
-	if err := s.cfg.Policies.PutPolicy(r.Context(), sp); err != nil {
-		s.log.Error("policy store", "err", err)
-		writeError(w, newError(http.StatusInternalServerError, CodeInternal, "policy store unavailable"))
+	sum := hex.EncodeToString(sp.SHA256[:])
+	entry := &AuditEntry{Time: s.now(), Event: EventPolicyPut, Policy: name, PolicySHA256: sum, Admin: adminOf(r), Remote: remoteHost(r)}
+	if aerr := s.auditAdmin(entry); aerr != nil {
+		writeError(w, aerr)
 		return
 	}
-	sum := hex.EncodeToString(sp.SHA256[:])
-	if err := s.cfg.Audit.Append(&AuditEntry{Time: s.now(), Event: EventPolicyPut, Policy: name, PolicySHA256: sum, Admin: adminOf(r), Remote: remoteHost(r)}); err != nil {
-		s.log.Error("audit log append failed", "event", EventPolicyPut, "err", err)
+	if err := s.cfg.Policies.PutPolicy(r.Context(), sp); err != nil {
+		s.log.Error("policy store", "err", err)
+		s.auditAdminFailure(entry)
+		writeError(w, newError(http.StatusInternalServerError, CodeInternal, "policy store unavailable"))
+		return
 	}
 	s.log.Info("policy stored", "policy", name, "sha256", sum, "admin", adminOf(r))
 	status := http.StatusOK
@@ -151,7 +154,13 @@ func (s *Server) handleDeletePolicy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := sp.Policy.Name
+	entry := &AuditEntry{Time: s.now(), Event: EventPolicyDelete, Policy: name, PolicySHA256: hex.EncodeToString(sp.SHA256[:]), Admin: adminOf(r), Remote: remoteHost(r)}
+	if aerr := s.auditAdmin(entry); aerr != nil {
+		writeError(w, aerr)
+		return
+	}
 	if err := s.cfg.Policies.DeletePolicy(r.Context(), name); err != nil {
+		s.auditAdminFailure(entry)
 		if errors.Is(err, ErrPolicyNotFound) {
 			writeError(w, newError(http.StatusNotFound, CodeNotFound, fmt.Sprintf("no policy %q", name)))
 			return
@@ -160,11 +169,36 @@ func (s *Server) handleDeletePolicy(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newError(http.StatusInternalServerError, CodeInternal, "policy store unavailable"))
 		return
 	}
-	if err := s.cfg.Audit.Append(&AuditEntry{Time: s.now(), Event: EventPolicyDelete, Policy: name, PolicySHA256: hex.EncodeToString(sp.SHA256[:]), Admin: adminOf(r), Remote: remoteHost(r)}); err != nil {
-		s.log.Error("audit log append failed", "event", EventPolicyDelete, "err", err)
-	}
 	s.log.Info("policy deleted", "policy", name, "admin", adminOf(r))
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// auditAdmin records an admin change before it is made: no policy write,
+// deletion or key rotation happens unless its entry is durable in the
+// audit log. A broken log (or an entry it refuses) is answered 503 and the
+// change is not made. The price: when the change itself then fails, the
+// log holds an entry for a change that did not happen; auditAdminFailure
+// adds a second entry saying so.
+func (s *Server) auditAdmin(e *AuditEntry) *apiError {
+	if err := s.cfg.Audit.Err(); err != nil {
+		s.log.Error("audit log unavailable; admin change refused", "event", e.Event, "err", err)
+		return newError(http.StatusServiceUnavailable, CodeUnavailable, "audit log unavailable; nothing changed")
+	}
+	if err := s.cfg.Audit.Append(e); err != nil {
+		s.log.Error("audit log append failed; admin change refused", "event", e.Event, "err", err)
+		return newError(http.StatusServiceUnavailable, CodeUnavailable, "audit log unavailable; nothing changed")
+	}
+	return nil
+}
+
+// auditAdminFailure records that the change audited as e failed after its
+// entry was written: the same event with code "internal".
+func (s *Server) auditAdminFailure(e *AuditEntry) {
+	f := *e
+	f.Time, f.Code = s.now(), CodeInternal
+	if err := s.cfg.Audit.Append(&f); err != nil {
+		s.log.Error("audit log append failed", "event", f.Event, "err", err)
+	}
 }
 
 func (s *Server) storedPolicy(r *http.Request) (*StoredPolicy, *apiError) {
@@ -192,6 +226,10 @@ func (s *Server) handleRotate(w http.ResponseWriter, r *http.Request) {
 	s.rotateMu.Lock()
 	kid, err := s.rotateLocked(r.Context(), adminOf(r))
 	s.rotateMu.Unlock()
+	if errors.Is(err, errAuditUnavailable) {
+		writeError(w, newError(http.StatusServiceUnavailable, CodeUnavailable, "audit log unavailable; key not rotated"))
+		return
+	}
 	if err != nil {
 		writeError(w, newError(http.StatusInternalServerError, CodeInternal, "rotation failed; see the service log"))
 		return

@@ -2,6 +2,7 @@ package attestd
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -215,5 +216,58 @@ func TestPeriodicRotation(t *testing.T) {
 	e.srv.maybeRotate(t.Context())
 	if k, _ := e.keys.Current(); k == kid {
 		t.Fatal("did not rotate after the period")
+	}
+}
+
+// TestAdminChangesNeedTheAuditLog: with the audit log broken, no policy is
+// stored or deleted and no key rotates (503); every change that does
+// happen is on record before it happens.
+func TestAdminChangesNeedTheAuditLog(t *testing.T) {
+	broken := NewAuditLog(&failingSync{})
+	if err := broken.Append(&AuditEntry{Time: t0, Event: EventRefuse}); err == nil {
+		t.Fatal("the failing log accepted an entry")
+	}
+	e := newEnv(t, func(c *Config) { c.Audit = broken })
+	kid, _ := e.keys.Current()
+	doc := []byte(strings.Replace(policyDev, "name: dev", "name: analytics", 1))
+
+	var er ErrorResponse
+	if resp := e.do(e.admin, "PUT", "/v1/policies/analytics", doc, &er); resp.StatusCode != 503 || er.Code != CodeUnavailable {
+		t.Fatalf("PUT with the audit log down: %d %+v", resp.StatusCode, er)
+	}
+	if resp := e.do(e.admin, "GET", "/v1/policies/analytics", nil, nil); resp.StatusCode != 404 {
+		t.Fatalf("the policy was stored unaudited: GET %d", resp.StatusCode)
+	}
+	if resp := e.do(e.admin, "DELETE", "/v1/policies/dev", nil, &er); resp.StatusCode != 503 || er.Code != CodeUnavailable {
+		t.Fatalf("DELETE with the audit log down: %d %+v", resp.StatusCode, er)
+	}
+	if resp := e.do(e.admin, "GET", "/v1/policies/dev", nil, nil); resp.StatusCode != 200 {
+		t.Fatalf("the policy was deleted unaudited: GET %d", resp.StatusCode)
+	}
+	if resp := e.do(e.admin, "POST", "/v1/keys/rotate", nil, &er); resp.StatusCode != 503 || er.Code != CodeUnavailable {
+		t.Fatalf("rotate with the audit log down: %d %+v", resp.StatusCode, er)
+	}
+	if _, err := e.srv.Rotate(context.Background()); !errors.Is(err, errAuditUnavailable) {
+		t.Fatalf("Rotate: %v, want errAuditUnavailable", err)
+	}
+	if now, _ := e.keys.Current(); now != kid {
+		t.Fatal("the key rotated unaudited")
+	}
+}
+
+// TestAdminAuditBeforeChange: the audit entry of a rotation names the
+// key that then signs.
+func TestAdminAuditBeforeChange(t *testing.T) {
+	e := newEnv(t)
+	var rr RotateResponse
+	if resp := e.do(e.admin, "POST", "/v1/keys/rotate", nil, &rr); resp.StatusCode != 200 {
+		t.Fatalf("rotate: %d", resp.StatusCode)
+	}
+	ents := e.entries()
+	if a := ents[len(ents)-1]; a.Event != EventKeysRotate || a.KeyID != rr.KeyID {
+		t.Fatalf("audit %+v, rotated to %s", a, rr.KeyID)
+	}
+	if kid, _ := e.keys.Current(); kid != rr.KeyID {
+		t.Fatalf("current %s, audited %s", kid, rr.KeyID)
 	}
 }

@@ -22,13 +22,7 @@ import (
 )
 
 func (s *Server) handleChallenge(w http.ResponseWriter, _ *http.Request) {
-	n, exp, err := s.challenges.issue(s.now())
-	if err != nil {
-		e := newError(http.StatusServiceUnavailable, CodeUnavailable, "too many outstanding challenges; retry shortly")
-		e.retryAfter = 1
-		writeError(w, e)
-		return
-	}
+	n, exp := s.challenges.issue(s.now())
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, ChallengeResponse{Nonce: n[:], ExpiresAt: exp.UTC().Format(time.RFC3339)})
 }
@@ -37,7 +31,7 @@ func (s *Server) handleChallenge(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) handleAttest(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	entry := &AuditEntry{Time: now, Format: trunc(r.PathValue("format")), Remote: remoteHost(r)}
-	tok, aerr := s.attest(r.Context(), w, r, now, entry)
+	out, aerr := s.attest(r.Context(), w, r, now, entry)
 	if aerr != nil {
 		entry.Event = EventRefuse
 		entry.Code = aerr.body.Code
@@ -55,6 +49,18 @@ func (s *Server) handleAttest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, aerr)
 		return
 	}
+	if out.draft != nil {
+		entry.Event = EventDraft
+		if err := s.cfg.Audit.Append(entry); err != nil {
+			s.log.Error("audit log append failed; draft withheld", "event", EventDraft, "err", err)
+			writeError(w, newError(http.StatusServiceUnavailable, CodeUnavailable, "audit log unavailable; no appraisal given"))
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusOK, out.draft)
+		return
+	}
+	tok := out.token
 	entry.Event = EventIssue
 	entry.TokenSHA256 = hashHex([]byte(tok))
 	entry.KeyID = tokenKeyID(tok)
@@ -65,9 +71,16 @@ func (s *Server) handleAttest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, newError(http.StatusServiceUnavailable, CodeUnavailable, "audit log unavailable; no token issued"))
 		return
 	}
-	s.log.Debug("token issued", "format", entry.Format, "policy", entry.Policy, "status", entry.Status, "tee", entry.TEE, "draft", entry.Draft, "kid", entry.KeyID)
+	s.log.Debug("token issued", "format", entry.Format, "policy", entry.Policy, "status", entry.Status, "tee", entry.TEE, "kid", entry.KeyID)
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, AttestResponse{Token: tok})
+}
+
+// outcome is what a successful attestation answers: a signed token, or,
+// for a draft, the appraisal as plain JSON (never a token).
+type outcome struct {
+	token string
+	draft *DraftResponse
 }
 
 // piece is one piece of evidence on its way to a submodule.
@@ -81,32 +94,37 @@ type piece struct {
 // attest does the work of POST /v1/attest/{format}, recording what it
 // learns in entry (never secrets: hashes of evidence, nonce and runtime
 // data).
-func (s *Server) attest(ctx context.Context, w http.ResponseWriter, r *http.Request, now time.Time, entry *AuditEntry) (string, *apiError) {
+func (s *Server) attest(ctx context.Context, w http.ResponseWriter, r *http.Request, now time.Time, entry *AuditEntry) (*outcome, *apiError) {
 	q := r.URL.Query()
 	draft, err := parseBool(q.Get("draft"))
 	if err != nil {
-		return "", newError(http.StatusBadRequest, CodeBadRequest, "draft: "+err.Error())
+		return nil, newError(http.StatusBadRequest, CodeBadRequest, "draft: "+err.Error())
 	}
 	entry.Draft = draft
 	profile := token.ProfileEAR
 	if p := q.Get("profile"); p != "" {
 		if profile, err = token.ParseProfile(p); err != nil {
-			return "", newError(http.StatusBadRequest, CodeBadRequest, "profile: want ear or maa")
+			return nil, newError(http.StatusBadRequest, CodeBadRequest, "profile: want ear or maa")
 		}
 	}
 	entry.Profile = profile.String()
+	if draft && profile != token.ProfileEAR {
+		// A draft answers no token, so a token profile means nothing;
+		// refused so that no client believes it got an MAA-shaped answer.
+		return nil, newError(http.StatusBadRequest, CodeBadRequest, "profile=maa and draft=1 exclude each other: a draft answers no token")
+	}
 
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAttestBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return "", newError(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, fmt.Sprintf("body exceeds %d bytes", maxAttestBody))
+			return nil, newError(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, fmt.Sprintf("body exceeds %d bytes", maxAttestBody))
 		}
-		return "", newError(http.StatusBadRequest, CodeBadRequest, "read body: "+err.Error())
+		return nil, newError(http.StatusBadRequest, CodeBadRequest, "read body: "+err.Error())
 	}
 	req, err := decodeAttestRequest(body)
 	if err != nil {
-		return "", newError(http.StatusBadRequest, CodeBadRequest, err.Error())
+		return nil, newError(http.StatusBadRequest, CodeBadRequest, err.Error())
 	}
 	entry.Policy = req.Policy
 	entry.NonceSHA256 = hashHex(req.Nonce)
@@ -122,22 +140,26 @@ func (s *Server) attest(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	// Freshness first: from here on the nonce is spent, whatever happens.
 	switch err := s.challenges.consume(req.Nonce, now); {
 	case errors.Is(err, errNonceExpired):
-		return "", newError(http.StatusForbidden, CodeNonceExpired, "nonce expired: request a new challenge")
+		return nil, newError(http.StatusForbidden, CodeNonceExpired, "nonce expired: request a new challenge")
+	case errors.Is(err, errTooManyPending):
+		e := newError(http.StatusServiceUnavailable, CodeUnavailable, "too many attestations in flight; retry shortly")
+		e.retryAfter = 1
+		return nil, e
 	case err != nil:
-		return "", newError(http.StatusForbidden, CodeNonceUnknown, "nonce unknown or already used: request a new challenge")
+		return nil, newError(http.StatusForbidden, CodeNonceUnknown, "nonce unknown or already used: request a new challenge")
 	}
 
 	pieces, aerr := s.pieces(r.PathValue("format"), req)
 	if aerr != nil {
-		return "", aerr
+		return nil, aerr
 	}
 	policy, aerr := s.policy(ctx, req, draft, entry)
 	if aerr != nil {
-		return "", aerr
+		return nil, aerr
 	}
 	cnf, err := confirmation(req.RuntimeData)
 	if err != nil {
-		return "", newError(http.StatusBadRequest, CodeBadRequest, "runtime_data: "+err.Error())
+		return nil, newError(http.StatusBadRequest, CodeBadRequest, "runtime_data: "+err.Error())
 	}
 
 	// Genuineness and binding of every piece; every failure is reported.
@@ -157,12 +179,12 @@ func (s *Server) attest(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if len(refused) > 0 {
 		e := newError(http.StatusForbidden, CodeEvidenceRefused, "evidence refused: it is not genuine")
 		e.body.Reasons = append(refused, unbound...)
-		return "", e
+		return nil, e
 	}
 	if len(unbound) > 0 {
 		e := newError(http.StatusForbidden, CodeBindingMismatch, "evidence does not bind this nonce and runtime_data")
 		e.body.Reasons = unbound
-		return "", e
+		return nil, e
 	}
 	primary := pieces[0].claims
 	entry.TEE = primary.TEE.String()
@@ -178,6 +200,23 @@ func (s *Server) attest(ctx context.Context, w http.ResponseWriter, r *http.Requ
 			reasons = append(reasons, appraisalReasons(p.submod, p.result.Reasons)...)
 		}
 	}
+	if draft {
+		// A draft answers the appraisal itself, whatever its verdict, as
+		// plain JSON: no token, no signature. Drafts are unauthenticated
+		// and take any policy, so anything signed with a key in /certs
+		// would be a token a relying party that ignores cofre.draft (a
+		// generic JWT library, an MAA-profile client) could accept.
+		d := &DraftResponse{Draft: true, Policy: policy.Name, Submods: make(map[string]DraftSubmod, len(pieces))}
+		for _, p := range pieces {
+			d.Submods[p.submod] = DraftSubmod{Status: p.result.Status.String(), Vector: p.result.Vector, Reasons: appraisalReasons(p.submod, p.result.Reasons), Claims: p.claims}
+		}
+		status := (&token.Claims{Submods: submods}).Status()
+		d.Status = status.String()
+		entry.Status = d.Status
+		entry.Reasons = reasons
+		s.metrics.verdicts.WithLabelValues(status.String()).Inc()
+		return &outcome{draft: d}, nil
+	}
 	claims := &token.Claims{
 		Issuer:       s.cfg.Issuer,
 		IssuedAt:     now,
@@ -186,29 +225,27 @@ func (s *Server) attest(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		VerifierID:   s.cfg.VerifierID,
 		Submods:      submods,
 		Confirmation: cnf,
-		Draft:        draft,
 		Profile:      profile,
 	}
 	status := claims.Status()
 	entry.Status = status.String()
 	s.metrics.verdicts.WithLabelValues(status.String()).Inc()
-	if len(reasons) > 0 && !draft {
-		// A draft shows the verdict in a token every verifier refuses;
-		// a real request gets the reasons and nothing to present.
+	if len(reasons) > 0 {
+		// The reasons and nothing to present.
 		e := newError(http.StatusForbidden, CodePolicyRefused, fmt.Sprintf("appraisal under policy %q: %s", policy.Name, status))
 		e.body.Status = status.String()
 		e.body.Reasons = reasons
-		return "", e
+		return nil, e
 	}
-	if status != ear.TrustTierAffirming && status != ear.TrustTierWarning && !draft {
-		return "", newError(http.StatusForbidden, CodePolicyRefused, "appraisal status "+status.String())
+	if status != ear.TrustTierAffirming && status != ear.TrustTierWarning {
+		return nil, newError(http.StatusForbidden, CodePolicyRefused, "appraisal status "+status.String())
 	}
 	tok, err := s.issuer.Issue(claims)
 	if err != nil {
 		s.log.Error("token issue failed", "err", err)
-		return "", newError(http.StatusInternalServerError, CodeInternal, "could not issue the token")
+		return nil, newError(http.StatusInternalServerError, CodeInternal, "could not issue the token")
 	}
-	return tok, nil
+	return &outcome{token: tok}, nil
 }
 
 // pieces names the evidence: the main evidence is cpu0 (the workload's CPU

@@ -18,6 +18,7 @@ import (
 const (
 	EventIssue        = "issue"         // a token was issued
 	EventRefuse       = "refuse"        // an attestation request was refused
+	EventDraft        = "draft"         // a draft appraisal was answered (no token)
 	EventPolicyPut    = "policy_put"    // an admin stored a policy
 	EventPolicyDelete = "policy_delete" // an admin deleted a policy
 	EventKeysRotate   = "keys_rotate"   // the signing key was rotated
@@ -165,10 +166,10 @@ func (l *AuditLog) Append(e *AuditEntry) error {
 	e.Seq = l.seq + 1
 	e.Prev = hex.EncodeToString(l.prev[:])
 	e.Time = e.Time.UTC()
-	line, err := json.Marshal(e)
+	line, err := marshalEntry(e)
 	if err != nil {
 		l.mu.Unlock()
-		return fmt.Errorf("attestd: audit entry: %w", err)
+		return err
 	}
 	if _, err := l.w.Write(append(line, '\n')); err != nil {
 		l.err = fmt.Errorf("attestd: audit log write: %w", err)
@@ -180,6 +181,42 @@ func (l *AuditLog) Append(e *AuditEntry) error {
 	seq := l.seq
 	l.mu.Unlock()
 	return l.sync(seq)
+}
+
+// ErrAuditEntryTooLarge is returned by Append for an entry that does not
+// fit in one audit line (maxAuditLine) even without its reasons. Nothing is
+// written and the log keeps working.
+var ErrAuditEntryTooLarge = errors.New("audit entry exceeds the line limit")
+
+// marshalEntry renders e as one line no longer than the reader accepts
+// (maxAuditLine, newline included). A longer line would be written fine but
+// never read back: VerifyAuditLog and OpenAuditLog would fail on it, and
+// the service could not restart. So when e is too long its reasons are
+// dropped, last first, and replaced by one that says how many were
+// dropped; if it is still too long (no field but the reasons is
+// client-sized), it is refused.
+func marshalEntry(e *AuditEntry) ([]byte, error) {
+	line, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("attestd: audit entry: %w", err)
+	}
+	if len(line) < maxAuditLine {
+		return line, nil
+	}
+	all := e.Reasons
+	for keep := len(all) / 2; ; keep /= 2 {
+		e.Reasons = append(all[:keep:keep], Reason{Message: fmt.Sprintf("%d of %d reasons omitted: the entry exceeded the audit line limit", len(all)-keep, len(all))})
+		if line, err = json.Marshal(e); err != nil {
+			return nil, fmt.Errorf("attestd: audit entry: %w", err)
+		}
+		if len(line) < maxAuditLine {
+			return line, nil
+		}
+		if keep == 0 {
+			e.Reasons = all
+			return nil, fmt.Errorf("attestd: audit entry of %d bytes: %w", len(line), ErrAuditEntryTooLarge)
+		}
+	}
 }
 
 // sync makes every entry up to seq durable. Whoever holds syncMu flushes

@@ -1,7 +1,11 @@
 package attestd
 
 import (
+	"container/heap"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"sync"
 	"time"
@@ -12,97 +16,142 @@ import (
 var (
 	errNonceUnknown   = errors.New("nonce unknown or already used")
 	errNonceExpired   = errors.New("nonce expired")
-	errTooManyPending = errors.New("too many outstanding challenges")
+	errTooManyPending = errors.New("too many used nonces remembered")
 )
 
 type nonce = [attest.NonceSize]byte
 
-// challenges holds the nonces the service has issued and not yet seen used.
+// A nonce is self-authenticating, so issuing one stores nothing:
 //
-// Replay protection rests on it: a nonce leaves the map on first use, so a
-// second presentation finds nothing. Expired nonces are swept in issue
-// order (every nonce has the same lifetime, so the oldest expire first),
-// which keeps issue and use O(1) amortized.
+//	expiry (8 bytes, big-endian Unix nanoseconds)
+//	‖ random (8 bytes)
+//	‖ HMAC-SHA256(secret, expiry ‖ random)[:16]
+//
+// The earlier design kept every issued nonce until use or expiry, under a
+// global cap; one client asking for challenges in a loop filled the cap at
+// no cost and locked every other client out. Now only used nonces are
+// remembered (until they expire, for replay protection), and each costs
+// its sender a full attestation request.
+//
+// A 128-bit tag cannot be forged without the secret; 8 random bytes keep
+// two nonces issued in the same nanosecond distinct. The secret is random
+// per process: challenges do not survive a restart (clients ask again).
+const (
+	nonceExpiryLen = 8
+	nonceRandLen   = 8
+	nonceBodyLen   = nonceExpiryLen + nonceRandLen // what the tag covers
+	nonceTagLen    = attest.NonceSize - nonceBodyLen
+)
+
+// challenges issues nonces and remembers the used ones until they expire.
 type challenges struct {
 	lifetime time.Duration
 	max      int
+	secret   [32]byte
 
-	mu sync.Mutex // guards live, order and head
-	// live maps each outstanding nonce to its expiry.
-	live map[nonce]time.Time
-	// order lists issued nonces oldest first from head on; entries already
-	// used are skipped by the sweep (their map entry is gone).
-	order []pending
-	head  int
+	mu sync.Mutex // guards used and byExp
+	// used holds the body (expiry ‖ random) of every nonce consumed and
+	// not yet expired; byExp orders the same entries by expiry, soonest
+	// first, for the sweep.
+	used  map[[nonceBodyLen]byte]struct{}
+	byExp expiryHeap
 }
 
-type pending struct {
-	n   nonce
-	exp time.Time
+type usedNonce struct {
+	body [nonceBodyLen]byte
+	exp  int64 // Unix nanoseconds
+}
+
+// expiryHeap is a container/heap min-heap of used nonces by expiry.
+type expiryHeap []usedNonce
+
+func (h expiryHeap) Len() int           { return len(h) }
+func (h expiryHeap) Less(i, j int) bool { return h[i].exp < h[j].exp }
+func (h expiryHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *expiryHeap) Push(x any)        { *h = append(*h, x.(usedNonce)) }
+func (h *expiryHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 func newChallenges(lifetime time.Duration, max int) *challenges {
-	return &challenges{lifetime: lifetime, max: max, live: make(map[nonce]time.Time)}
+	c := &challenges{lifetime: lifetime, max: max, used: make(map[[nonceBodyLen]byte]struct{})}
+	rand.Read(c.secret[:]) // never fails (crypto/rand, Go 1.24+)
+	return c
 }
 
-// issue makes a fresh random nonce valid until now+lifetime.
-func (c *challenges) issue(now time.Time) (nonce, time.Time, error) {
+func (c *challenges) tag(body []byte) []byte {
+	m := hmac.New(sha256.New, c.secret[:])
+	m.Write(body)
+	return m.Sum(nil)[:nonceTagLen]
+}
+
+// issue makes a fresh nonce valid until now+lifetime. It stores nothing and
+// never fails.
+func (c *challenges) issue(now time.Time) (nonce, time.Time) {
 	var n nonce
-	rand.Read(n[:]) // never fails (crypto/rand, Go 1.24+)
 	exp := now.Add(c.lifetime)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.sweep(now)
-	if len(c.live) >= c.max {
-		return n, exp, errTooManyPending
-	}
-	c.live[n] = exp
-	c.order = append(c.order, pending{n, exp})
-	return n, exp, nil
+	binary.BigEndian.PutUint64(n[:nonceExpiryLen], uint64(exp.UnixNano()))
+	rand.Read(n[nonceExpiryLen:nonceBodyLen])
+	copy(n[nonceBodyLen:], c.tag(n[:nonceBodyLen]))
+	return n, exp
 }
 
-// consume removes n and reports whether it was outstanding and unexpired.
-// A nonce is gone after its first use whatever the result, so an attacker
+// consume checks that b is a nonce this process issued, unexpired and not
+// used before, and records it as used. A nonce is spent by its first
+// well-formed presentation whatever the request's outcome, so an attacker
 // who saw one cannot use it again even if the first use failed.
+//
+// When maxUsed used nonces are remembered (an attacker spending nonces as
+// fast as it can), consume refuses with errTooManyPending instead of
+// forgetting one: forgetting would allow a replay.
 func (c *challenges) consume(b []byte, now time.Time) error {
 	if len(b) != attest.NonceSize {
 		return errNonceUnknown
 	}
-	n := nonce(b)
-	c.mu.Lock()
-	exp, ok := c.live[n]
-	delete(c.live, n)
-	c.mu.Unlock()
-	switch {
-	case !ok:
-		return errNonceUnknown
-	case !now.Before(exp):
-		return errNonceExpired
+	if !hmac.Equal(b[nonceBodyLen:], c.tag(b[:nonceBodyLen])) {
+		return errNonceUnknown // forged, or from another process
 	}
+	exp := int64(binary.BigEndian.Uint64(b[:nonceExpiryLen]))
+	switch {
+	case now.UnixNano() >= exp:
+		return errNonceExpired
+	case exp-now.UnixNano() > int64(c.lifetime):
+		// Only possible if the clock went back: refuse rather than hold
+		// the nonce longer than a lifetime.
+		return errNonceUnknown
+	}
+	body := [nonceBodyLen]byte(b[:nonceBodyLen])
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sweep(now)
+	if _, ok := c.used[body]; ok {
+		return errNonceUnknown
+	}
+	if len(c.used) >= c.max {
+		return errTooManyPending
+	}
+	c.used[body] = struct{}{}
+	heap.Push(&c.byExp, usedNonce{body: body, exp: exp})
 	return nil
 }
 
-// outstanding returns how many nonces are issued and unused (expired ones
+// remembered returns how many used nonces are remembered (expired ones
 // included until the next sweep).
-func (c *challenges) outstanding() int {
+func (c *challenges) remembered() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.live)
+	return len(c.used)
 }
 
-// sweep drops expired nonces. c.mu must be held.
+// sweep forgets used nonces that have expired: presented again, they are
+// refused as expired without the set. c.mu must be held.
 func (c *challenges) sweep(now time.Time) {
-	for c.head < len(c.order) && !now.Before(c.order[c.head].exp) {
-		p := c.order[c.head]
-		if exp, ok := c.live[p.n]; ok && exp.Equal(p.exp) {
-			delete(c.live, p.n)
-		}
-		c.order[c.head] = pending{}
-		c.head++
-	}
-	// Reclaim the swept prefix once it is most of the slice.
-	if c.head > 1024 && c.head*2 > len(c.order) {
-		c.order = append(c.order[:0], c.order[c.head:]...)
-		c.head = 0
+	t := now.UnixNano()
+	for len(c.byExp) > 0 && c.byExp[0].exp <= t {
+		u := heap.Pop(&c.byExp).(usedNonce)
+		delete(c.used, u.body)
 	}
 }

@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"fmt"
-
-	"github.com/lestrrat-go/jwx/v3/jwk"
 
 	"github.com/cofre-cc/cofre/token"
 )
@@ -16,10 +13,14 @@ import (
 // a public JWK (JSON object) or a PKIX DER public key becomes {"jwk": …};
 // other runtime data (or none) leaves the token unbound to a key.
 //
-// Runtime data holding a private or symmetric key is refused outright: it
-// would otherwise be published in a token that anyone can read. The
-// workload has leaked its key either way, but the service must not spread
-// it.
+// The cnf JWK is rebuilt from the public key alone (token.ParseConfirmationJWK,
+// token.ConfirmationForKey), never copied from the request: the token is
+// public, and a copied JWK would publish whatever else the workload put in
+// it (an RSA prime without d, a member named "secret"). A JWK with any
+// member outside the public ones, a private or symmetric key, or a key type
+// the relying parties cannot safely encrypt to (token.ErrConfirmationKey)
+// is refused outright: the workload has leaked its key either way, but the
+// service must not spread it, nor bind tokens to a weak key.
 func confirmation(rd []byte) (*token.Confirmation, error) {
 	t := bytes.TrimSpace(rd)
 	if len(t) == 0 {
@@ -33,21 +34,11 @@ func confirmation(rd []byte) (*token.Confirmation, error) {
 		if _, ok := probe["kty"]; !ok {
 			return nil, nil // JSON, but not a JWK
 		}
-		k, err := jwk.ParseKey(t)
+		c, err := token.ParseConfirmationJWK(t)
 		if err != nil {
-			return nil, fmt.Errorf("a JWK (it has kty) that does not parse: %w", err)
+			return nil, fmt.Errorf("a JWK (it has kty) that is not an allowed public key: %w", err)
 		}
-		if k.KeyType().String() == "oct" {
-			return nil, errors.New("a symmetric JWK: runtime data must carry a public key")
-		}
-		if priv, err := jwk.IsPrivateKey(k); err != nil || priv {
-			return nil, errors.New("a private JWK: runtime data must carry a public key")
-		}
-		b, err := json.Marshal(k)
-		if err != nil {
-			return nil, fmt.Errorf("JWK: %w", err)
-		}
-		return &token.Confirmation{JWK: b}, nil
+		return c, nil
 	}
 	if pub, err := x509.ParsePKIXPublicKey(rd); err == nil {
 		c, err := token.ConfirmationForKey(pub)

@@ -22,7 +22,11 @@
 //     request that presents it, whatever that request's outcome, and it
 //     expires (Config.ChallengeLifetime). Unknown, used and expired nonces
 //     are refused. This is what makes evidence fresh: the verifiers do not
-//     check freshness themselves.
+//     check freshness themselves. Nonces are self-authenticating (expiry,
+//     random bytes and an HMAC under a per-process secret), so issuing one
+//     stores nothing and no client can exhaust challenges; only used
+//     nonces are remembered, until they expire (Config.MaxChallenges bounds
+//     them). Challenges therefore do not survive a restart.
 //   - Refused evidence, a binding mismatch and a contraindicated appraisal
 //     are answered with a JSON error that names every failed check (field,
 //     expected, actual), never with a token.
@@ -40,11 +44,14 @@
 //     (Config.AdminCAs). The TLS layer requests but does not verify client
 //     certificates, so ordinary clients need none; the handlers verify them
 //     at the injected clock.
-//   - Draft policies (POST /v1/attest/{format}?draft=1) are never stored
-//     and yield tokens marked draft, which every token verifier refuses.
+//   - Draft policies (POST /v1/attest/{format}?draft=1) are never stored,
+//     and a draft is answered with the appraisal as plain JSON
+//     (DraftResponse), never with a token: drafts are unauthenticated and
+//     take any policy, so anything signed with a key in /certs could be
+//     presented to a relying party that does not read cofre.draft.
 //
 // What it does not do: rate-limit per client (put it behind a proxy that
-// does, or rely on Config.MaxChallenges as a global bound), revoke issued
+// does), revoke issued
 // tokens (they are short-lived), terminate TLS behind a proxy for admin
 // requests (the client certificate must reach this process), or pin
 // per-policy token lifetimes (one Config.TokenLifetime for all).

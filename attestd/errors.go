@@ -3,8 +3,10 @@ package attestd
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/cofre-cc/cofre/appraise"
 	"github.com/cofre-cc/cofre/attest"
@@ -100,7 +102,7 @@ func writeError(w http.ResponseWriter, e *apiError) {
 
 // verifierReasons flattens a verifier's refusal into one Reason per failed
 // check: it follows joined errors into each branch and single wraps down to
-// the *attest.CheckError they carry.
+// the *attest.CheckError they carry. The result is bounded (boundReasons).
 func verifierReasons(submod string, err error) []Reason {
 	var out []Reason
 	var walk func(error)
@@ -127,7 +129,7 @@ func verifierReasons(submod string, err error) []Reason {
 		out = append(out, Reason{Submod: submod, Class: className(e), Message: e.Error()})
 	}
 	walk(err)
-	return out
+	return boundReasons(submod, out)
 }
 
 func className(err error) string {
@@ -138,10 +140,46 @@ func className(err error) string {
 }
 
 // appraisalReasons converts appraise reasons, tagging each with its submod.
+// The result is bounded (boundReasons).
 func appraisalReasons(submod string, rs []appraise.Reason) []Reason {
-	out := make([]Reason, 0, len(rs))
+	out := make([]Reason, 0, min(len(rs), maxReasonsPerPiece+1))
 	for _, r := range rs {
 		out = append(out, Reason{Submod: submod, Field: r.Field, Expected: r.Expected, Actual: r.Actual, Tier: r.Tier.String(), Toleration: r.Toleration})
 	}
-	return out
+	return boundReasons(submod, out)
+}
+
+// boundReasons keeps the first maxReasonsPerPiece reasons of one piece of
+// evidence, adds one saying how many it dropped, and clips every string.
+//
+// Reasons quote what the client sent (certificate subjects, report fields),
+// and they go into the error response and the audit log. Unbounded, one
+// request of many parts with huge certificate subjects wrote a 1.6 MB
+// audit line, more than the reader's line limit: the log stopped
+// verifying and the service could not restart.
+func boundReasons(submod string, rs []Reason) []Reason {
+	if len(rs) > maxReasonsPerPiece {
+		dropped := len(rs) - maxReasonsPerPiece
+		rs = append(rs[:maxReasonsPerPiece:maxReasonsPerPiece], Reason{Submod: submod, Message: fmt.Sprintf("%d more reasons omitted", dropped)})
+	}
+	for i := range rs {
+		r := &rs[i]
+		for _, f := range []*string{&r.Submod, &r.Check, &r.Class, &r.Field, &r.Expected, &r.Actual, &r.Tier, &r.Toleration, &r.Message} {
+			*f = clip(*f)
+		}
+	}
+	return rs
+}
+
+// clip cuts s to maxReasonValue bytes on a rune boundary, saying how long
+// it was.
+func clip(s string) string {
+	if len(s) <= maxReasonValue {
+		return s
+	}
+	cut := maxReasonValue
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("…(%d bytes)", len(s))
 }

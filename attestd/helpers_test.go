@@ -263,6 +263,7 @@ type result struct {
 	status int
 	token  string
 	err    ErrorResponse
+	body   []byte // the raw answer
 }
 
 func (e *env) attest(path string, req any) result {
@@ -278,7 +279,7 @@ func (e *env) attestRaw(path string, body []byte) result {
 	e.t.Helper()
 	resp := e.do(e.client, "POST", path, body, nil)
 	b, _ := io.ReadAll(resp.Body)
-	r := result{status: resp.StatusCode}
+	r := result{status: resp.StatusCode, body: b}
 	if resp.StatusCode == 200 {
 		var ar AttestResponse
 		if err := json.Unmarshal(b, &ar); err != nil {

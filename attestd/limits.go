@@ -18,8 +18,25 @@ const (
 	maxPolicyBody = 1 << 20
 
 	// maxParts bounds the extra evidence of one request: a host carries at
-	// most eight GPUs today, and each part costs a full verification.
+	// most eight GPUs today, and each part costs a full verification. It
+	// also bounds the reasons of one refusal (with maxReasonsPerPiece).
 	maxParts = 8
+
+	// maxReasonsPerPiece bounds the reasons reported per piece of evidence
+	// (one more says how many were dropped). A verifier or a policy fails
+	// a handful of checks on real evidence; crafted evidence can fail
+	// hundreds, and each reason lands in the response and the audit log.
+	maxReasonsPerPiece = 16
+
+	// maxReasonValue bounds each string of a Reason (check, field,
+	// expected, actual, message…), in bytes. Real values are hex digests
+	// and short names (a SHA-384 measurement is 96 hex digits); a
+	// certificate subject in crafted evidence can be tens of KiB. With
+	// maxParts and maxReasonsPerPiece this keeps a refusal's reasons near
+	// (1+8)·17·9·256 ≈ 350 KiB at worst before JSON escaping (which can
+	// multiply bytes by six); AuditLog.Append's line bound catches the
+	// rest.
+	maxReasonValue = 256
 
 	// maxRuntimeData bounds runtime_data, a public key (a JWK or PKIX DER):
 	// an RSA-4096 JWK is under 1 KiB.
@@ -36,15 +53,19 @@ const (
 
 	// maxAuditLine bounds one audit log line when reading the log back
 	// (OpenAuditLog, VerifyAuditLog): an entry with every reason of a
-	// refused multi-part request is a few KiB.
+	// refused multi-part request is a few KiB. AuditLog.Append never
+	// writes a longer line (it drops the reasons, or refuses the entry),
+	// because a line the reader cannot read would stop the log verifying
+	// and the service from restarting.
 	maxAuditLine = 1 << 20
 
-	// defaultMaxChallenges bounds outstanding (issued, not yet used, not
-	// expired) challenges when Config.MaxChallenges is zero. An entry costs
-	// about 100 bytes, so the bound is ~10 MB; honest clients use a nonce
-	// within milliseconds, so this many outstanding means someone is
-	// collecting nonces.
-	defaultMaxChallenges = 100_000
+	// defaultMaxChallenges bounds the used nonces remembered until they
+	// expire when Config.MaxChallenges is zero. An entry costs about 64
+	// bytes (map slot and heap entry), so the bound is ~64 MB; each entry
+	// costs its sender a full attestation request, so reaching it takes
+	// over 8,000 requests a second sustained for a whole challenge
+	// lifetime (2 minutes by default).
+	defaultMaxChallenges = 1_000_000
 )
 
 // Server timeouts (http.Server). They stop a slow or silent client from

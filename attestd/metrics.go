@@ -22,7 +22,7 @@ type metrics struct {
 	refusals *prometheus.CounterVec
 }
 
-func newMetrics(outstanding func() int) *metrics {
+func newMetrics(usedNonces func() int) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -36,7 +36,7 @@ func newMetrics(outstanding func() int) *metrics {
 		}, []string{"route"}),
 		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cofre_attestd_verdicts_total",
-			Help: "Appraisal verdicts by EAR status (affirming and warning issue a token; contraindicated and none are refused unless draft).",
+			Help: "Appraisal verdicts by EAR status (affirming and warning issue a token; contraindicated and none are refused; drafts issue nothing).",
 		}, []string{"status"}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cofre_attestd_refusals_total",
@@ -45,9 +45,9 @@ func newMetrics(outstanding func() int) *metrics {
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.verdicts, m.refusals,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "cofre_attestd_challenges_outstanding",
-			Help: "Challenges issued and not yet used (expired ones until swept).",
-		}, func() float64 { return float64(outstanding()) }),
+			Name: "cofre_attestd_nonces_used",
+			Help: "Used nonces remembered until they expire, for replay protection (expired ones until swept). Issued challenges are not stored.",
+		}, func() float64 { return float64(usedNonces()) }),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

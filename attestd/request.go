@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/veraison/ear"
+
 	"github.com/cofre-cc/cofre/attest"
 )
 
@@ -41,6 +43,32 @@ type Part struct {
 // AttestResponse is the body of a successful POST /v1/attest/{format}.
 type AttestResponse struct {
 	Token string `json:"token"`
+}
+
+// DraftResponse is the body of a successful
+// POST /v1/attest/{format}?draft=1: the appraisal under the draft policy,
+// whatever its verdict, as plain JSON. It is not a token and nothing signs
+// it, so it cannot be presented to a relying party as an attestation.
+type DraftResponse struct {
+	// Draft is always true.
+	Draft bool `json:"draft"`
+	// Policy is "draft:" followed by the draft document's name.
+	Policy string `json:"policy"`
+	// Status is the overall EAR status: the worst submodule's.
+	Status string `json:"status"`
+	// Submods holds the appraisal of each piece of evidence, named as in a
+	// token ("cpu0", "gpu0"…).
+	Submods map[string]DraftSubmod `json:"submods"`
+}
+
+// DraftSubmod is the appraisal of one piece of evidence in a DraftResponse.
+type DraftSubmod struct {
+	Status  string          `json:"status"` // EAR status: affirming, warning, contraindicated, none
+	Vector  ear.TrustVector `json:"vector"` // EAR trustworthiness vector
+	Reasons []Reason        `json:"reasons,omitempty"`
+	// Claims are the verifier's normalized claims, as a token would carry
+	// them.
+	Claims *attest.Claims `json:"claims"`
 }
 
 // ChallengeResponse is the body of POST /v1/challenge.

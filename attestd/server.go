@@ -61,8 +61,11 @@ type Config struct {
 	// ChallengeLifetime is how long a nonce stays usable. Default 2
 	// minutes.
 	ChallengeLifetime time.Duration
-	// MaxChallenges bounds the outstanding challenges; beyond it
-	// POST /v1/challenge answers 503. Default 100,000.
+	// MaxChallenges bounds the used nonces the service remembers until
+	// they expire (replay protection); beyond it attestation requests
+	// answer 503 until some expire. Issuing a challenge stores nothing
+	// (nonces are self-authenticating), so challenges are not capped.
+	// Default 1,000,000 (about 64 MB).
 	MaxChallenges int
 
 	// AdminCAs are the roots an admin client certificate must chain to.
@@ -157,7 +160,7 @@ func New(cfg Config) (*Server, error) {
 		log:        cfg.Logger,
 		lastRotate: cfg.Clock(),
 	}
-	s.metrics = newMetrics(s.challenges.outstanding)
+	s.metrics = newMetrics(s.challenges.remembered)
 	s.routes()
 	return s, nil
 }
@@ -246,16 +249,35 @@ func (s *Server) handleReadyz(w http.ResponseWriter, _ *http.Request) {
 }
 
 // Rotate makes a new signing key now, keeps the old one in the JWKS for
-// KeyOverlap, saves the key set (KeyStore) and audits the rotation.
+// KeyOverlap, audits the rotation and saves the key set (KeyStore). The
+// audit entry is written first: if the audit log is down, nothing rotates.
 func (s *Server) Rotate(ctx context.Context) (kid string, err error) {
 	s.rotateMu.Lock()
 	defer s.rotateMu.Unlock()
 	return s.rotateLocked(ctx, "")
 }
 
+// errAuditUnavailable: a rotation was not made because its audit entry
+// could not be written first.
+var errAuditUnavailable = errors.New("audit log unavailable")
+
+// rotateLocked rotates, recording the rotation (with the new kid) in the
+// audit log before the new key is installed: no key signs unless its
+// rotation is on record. s.rotateMu must be held.
 func (s *Server) rotateLocked(_ context.Context, admin string) (string, error) {
 	now := s.now()
-	if err := s.cfg.Keys.Rotate(s.cfg.Algorithm, now, s.cfg.KeyOverlap); err != nil {
+	if err := s.cfg.Audit.Err(); err != nil {
+		s.log.Error("audit log unavailable; key not rotated", "err", err)
+		return "", fmt.Errorf("attestd: rotate: %w: %w", errAuditUnavailable, err)
+	}
+	approve := func(kid string) error {
+		if err := s.cfg.Audit.Append(&AuditEntry{Time: now, Event: EventKeysRotate, KeyID: kid, Admin: admin}); err != nil {
+			s.log.Error("audit log append failed; key not rotated", "event", EventKeysRotate, "err", err)
+			return fmt.Errorf("%w: %w", errAuditUnavailable, err)
+		}
+		return nil
+	}
+	if err := s.cfg.Keys.RotateIf(s.cfg.Algorithm, now, s.cfg.KeyOverlap, approve); err != nil {
 		return "", fmt.Errorf("attestd: rotate: %w", err)
 	}
 	s.lastRotate = now
@@ -268,10 +290,6 @@ func (s *Server) rotateLocked(_ context.Context, admin string) (string, error) {
 			s.log.Error("rotated signing key not saved", "kid", kid, "err", err)
 			return kid, fmt.Errorf("attestd: rotate: save keys: %w", err)
 		}
-	}
-	if err := s.cfg.Audit.Append(&AuditEntry{Time: now, Event: EventKeysRotate, KeyID: kid, Admin: admin}); err != nil {
-		s.log.Error("audit log append failed", "event", EventKeysRotate, "err", err)
-		return kid, err
 	}
 	s.log.Info("signing key rotated", "kid", kid, "alg", alg.String(), "overlap", s.cfg.KeyOverlap)
 	return kid, nil

@@ -2,6 +2,11 @@ package token
 
 import (
 	"crypto"
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -9,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
@@ -169,20 +176,69 @@ type Confirmation struct {
 	X5tS256 string
 }
 
-// ConfirmationForKey binds a token to a public key (cnf jwk).
+// ConfirmationForKey binds a token to a public key (cnf jwk). The key must
+// be one a relying party can encrypt to or verify with safely: ECDSA or
+// ECDH on P-256 or P-384, Ed25519, X25519, or RSA of at least
+// minConfirmationRSABits. The JWK is built from the key alone, so it holds
+// only public members (kty, crv, x, y, n, e).
 func ConfirmationForKey(pub crypto.PublicKey) (*Confirmation, error) {
+	if err := checkConfirmationKey(pub); err != nil {
+		return nil, fmt.Errorf("token: confirmation key: %w", err)
+	}
 	k, err := jwk.Import(pub)
 	if err != nil {
 		return nil, fmt.Errorf("token: confirmation key: %w", err)
 	}
 	if priv, err := jwk.IsPrivateKey(k); err != nil || priv {
-		return nil, errors.New("token: confirmation key: want a public key")
+		return nil, fmt.Errorf("token: confirmation key: %w: want a public key", ErrConfirmationKey)
 	}
 	b, err := json.Marshal(k)
 	if err != nil {
 		return nil, fmt.Errorf("token: confirmation key: %w", err)
 	}
 	return &Confirmation{JWK: b}, nil
+}
+
+// checkConfirmationKey restricts cnf keys to the types and sizes relying
+// parties can use safely: the portal HPKE-encrypts to this key, and a
+// weak key (RSA-1024, an odd curve) would make the binding decorative.
+func checkConfirmationKey(pub crypto.PublicKey) error {
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		if k.Curve != elliptic.P256() && k.Curve != elliptic.P384() {
+			return fmt.Errorf("%w: ECDSA on %s, want P-256 or P-384", ErrConfirmationKey, k.Curve.Params().Name)
+		}
+	case *ecdh.PublicKey:
+		if c := k.Curve(); c != ecdh.X25519() && c != ecdh.P256() && c != ecdh.P384() {
+			return fmt.Errorf("%w: ECDH on %v, want X25519, P-256 or P-384", ErrConfirmationKey, c)
+		}
+	case ed25519.PublicKey:
+		if len(k) != ed25519.PublicKeySize {
+			return fmt.Errorf("%w: Ed25519 key of %d bytes", ErrConfirmationKey, len(k))
+		}
+	case *rsa.PublicKey:
+		if n := k.N.BitLen(); n < minConfirmationRSABits || n > maxConfirmationRSABits {
+			return fmt.Errorf("%w: RSA-%d, want %d to %d bits", ErrConfirmationKey, n, minConfirmationRSABits, maxConfirmationRSABits)
+		}
+	default:
+		return fmt.Errorf("%w: %T", ErrConfirmationKey, pub)
+	}
+	return nil
+}
+
+// ErrConfirmationKey is wrapped by every refusal of a cnf key (issuing or
+// parsing): a private or symmetric key, a member outside the public ones,
+// or a key type or size that is not allowed.
+var ErrConfirmationKey = errors.New("key not allowed in cnf")
+
+// confirmationJWKMembers are the JWK members a cnf jwk may carry: the
+// public parameters of the allowed key types and the usual metadata. Any
+// other member is refused, not dropped: a private parameter (d, p, q, dp,
+// dq, qi, oth, k) under any spelling, or a member like "secret", would be
+// published to everyone who reads the token.
+var confirmationJWKMembers = map[string]bool{
+	"kty": true, "crv": true, "x": true, "y": true, "n": true, "e": true,
+	"kid": true, "alg": true, "use": true, "key_ops": true,
 }
 
 // ConfirmationForCertificate binds a token to a certificate (cnf x5t#S256),
@@ -234,19 +290,60 @@ func (c *Confirmation) validate() error {
 	return errors.New("neither jwk nor x5t#S256 is set")
 }
 
+// parseConfirmationJWK parses a cnf jwk strictly: valid JSON without
+// duplicate members (checkJSON), only confirmationJWKMembers, a public key
+// of an allowed type and size.
 func parseConfirmationJWK(b []byte) (jwk.Key, error) {
 	if err := checkJSON(b); err != nil {
 		return nil, fmt.Errorf("cnf jwk: %w", err)
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(b, &members); err != nil {
+		return nil, fmt.Errorf("cnf jwk: %w", err)
+	}
+	var extra []string
+	for m := range members {
+		if !confirmationJWKMembers[m] {
+			extra = append(extra, strconv.Quote(clip(m)))
+		}
+	}
+	if len(extra) > 0 {
+		slices.Sort(extra)
+		return nil, fmt.Errorf("cnf jwk: %w: members %s (a public JWK has only kty, crv, x, y, n, e, kid, alg, use, key_ops)", ErrConfirmationKey, clip(strings.Join(extra, ", ")))
 	}
 	k, err := jwk.ParseKey(b)
 	if err != nil {
 		return nil, fmt.Errorf("cnf jwk: %w", err)
 	}
 	if k.KeyType().String() == "oct" {
-		return nil, errors.New("cnf jwk: a symmetric key")
+		return nil, fmt.Errorf("cnf jwk: %w: a symmetric key", ErrConfirmationKey)
 	}
 	if priv, err := jwk.IsPrivateKey(k); err != nil || priv {
-		return nil, errors.New("cnf jwk: a private key (must be public)")
+		return nil, fmt.Errorf("cnf jwk: %w: a private key (must be public)", ErrConfirmationKey)
+	}
+	var raw any
+	if err := jwk.Export(k, &raw); err != nil {
+		return nil, fmt.Errorf("cnf jwk: %w", err)
+	}
+	if err := checkConfirmationKey(raw); err != nil {
+		return nil, fmt.Errorf("cnf jwk: %w", err)
 	}
 	return k, nil
+}
+
+// ParseConfirmationJWK checks a JWK as a token's cnf would be checked (only
+// public members, an allowed key type and size) and returns the
+// confirmation rebuilt from the public key alone, with nothing of the input
+// but the key: no kid, no unknown member. Services that take a workload's
+// key from untrusted input use it before putting the key in a token.
+func ParseConfirmationJWK(b []byte) (*Confirmation, error) {
+	k, err := parseConfirmationJWK(b)
+	if err != nil {
+		return nil, fmt.Errorf("token: %w", err)
+	}
+	var pub any
+	if err := jwk.Export(k, &pub); err != nil {
+		return nil, fmt.Errorf("token: cnf jwk: %w", err)
+	}
+	return ConfirmationForKey(pub)
 }

@@ -98,12 +98,27 @@ func thumbprint(k jwk.Key) (string, error) {
 // MaxAge). An overlap of zero drops the previous key at once (a compromised
 // key). Keys whose retirement has passed are forgotten.
 func (ks *KeySet) Rotate(alg Algorithm, now time.Time, overlap time.Duration) error {
+	return ks.RotateIf(alg, now, overlap, nil)
+}
+
+// RotateIf is Rotate with a last word: it makes the new key, calls approve
+// with its kid and installs the key only if approve returns nil (approve's
+// error is returned, wrapped). A service uses it to record the rotation
+// (an audit log) before it happens, so that no key signs unrecorded. A nil
+// approve approves. Concurrent RotateIf calls install in the order their
+// approve calls return; callers that care serialize them.
+func (ks *KeySet) RotateIf(alg Algorithm, now time.Time, overlap time.Duration, approve func(kid string) error) error {
 	if overlap < 0 {
 		return fmt.Errorf("token: rotate: negative overlap %v", overlap)
 	}
 	k, err := newSigningKey(alg, now)
 	if err != nil {
 		return err
+	}
+	if approve != nil {
+		if err := approve(k.kid); err != nil {
+			return fmt.Errorf("token: rotate: not approved: %w", err)
+		}
 	}
 	now = now.UTC()
 	ks.mu.Lock()

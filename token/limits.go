@@ -34,6 +34,15 @@ const maxSubmodName = 64
 // yields one reason per failed field, a few dozen at most.
 const maxReasons = 256
 
+// minConfirmationRSABits and maxConfirmationRSABits bound an RSA cnf key.
+// Below 2048 bits RSA is factorable by a determined attacker (NIST SP
+// 800-57 retired it in 2013), and the portal encrypts secrets to this key;
+// above 8192 bits every encryption costs the relying party for nothing.
+const (
+	minConfirmationRSABits = 2048
+	maxConfirmationRSABits = 8192
+)
+
 // maxAudiences bounds the aud array.
 const maxAudiences = 16
 

@@ -50,6 +50,7 @@ func ContextWithClaims(ctx context.Context, c *Claims) context.Context {
 //     simulation);
 //   - 503 (error "unavailable"): the issuer's keys could not be obtained.
 //
+// opts.Issuer must be set (the middleware always pins the issuer),
 // opts.Now should be zero (each request is verified at its own time) and
 // opts.ConfirmationKey and opts.ConfirmationCertificate must be nil: the
 // middleware sets the certificate per request. RequireAttestation panics if
@@ -58,6 +59,12 @@ func ContextWithClaims(ctx context.Context, c *Claims) context.Context {
 func RequireAttestation(opts Options) func(http.Handler) http.Handler {
 	if err := opts.validate(); err != nil {
 		panic(err)
+	}
+	if opts.Issuer == "" {
+		// Without a pinned issuer any service whose keys are in the JWKS
+		// could mint access; the middleware guards service-to-service
+		// hops, where exactly one attestation service is trusted.
+		panic("token: RequireAttestation: Options.Issuer must be set: the middleware pins the issuer")
 	}
 	if opts.ConfirmationKey != nil || opts.ConfirmationCertificate != nil {
 		panic("token: RequireAttestation: Options.ConfirmationKey and ConfirmationCertificate must be nil; the client certificate is used")

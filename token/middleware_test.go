@@ -149,7 +149,7 @@ func checkErrorBody(t *testing.T, resp *http.Response, body []byte, auth, wantCl
 
 func TestRequireAttestationNoClientCertificate(t *testing.T) {
 	ks := mustKeySet(t, ES256)
-	srv := attestedServer(t, tls.RequestClientCert, Options{JWKS: mustStatic(t, ks, t0), Now: t0})
+	srv := attestedServer(t, tls.RequestClientCert, Options{JWKS: mustStatic(t, ks, t0), Issuer: testIssuer, Now: t0})
 	cert, _ := selfSigned(t, "care-api")
 	c := testClaims()
 	c.Confirmation = ConfirmationForCertificate(cert)
@@ -173,7 +173,7 @@ func TestRequireAttestationUnavailable(t *testing.T) {
 	down := newJWKSServer(t, nil)
 	down.set([]byte("down"), http.StatusBadGateway)
 	remote := &RemoteJWKS{URL: down.URL, Client: down.Client(), Clock: func() time.Time { return t0 }}
-	srv := attestedServer(t, tls.RequireAnyClientCert, Options{JWKS: remote, Now: t0})
+	srv := attestedServer(t, tls.RequireAnyClientCert, Options{JWKS: remote, Issuer: testIssuer, Now: t0})
 	cert, key := selfSigned(t, "care-api")
 	c := testClaims()
 	c.Confirmation = ConfirmationForCertificate(cert)
@@ -199,7 +199,8 @@ func TestRequireAttestationPanicsOnBadOptions(t *testing.T) {
 	cert, _ := selfSigned(t, "x")
 	for name, o := range map[string]Options{
 		"no jwks":             {},
-		"confirmation preset": {JWKS: mustStatic(t, mustKeySet(t, ES256), t0), ConfirmationCertificate: cert},
+		"confirmation preset": {JWKS: mustStatic(t, mustKeySet(t, ES256), t0), Issuer: testIssuer, ConfirmationCertificate: cert},
+		"no issuer":           {JWKS: mustStatic(t, mustKeySet(t, ES256), t0)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			defer func() {

@@ -84,7 +84,7 @@ comma-separated).`,
 	fl.StringVar(&f.issuer, "issuer", "", "issuer URL in tokens (default https://LISTEN-ADDRESS)")
 	fl.DurationVar(&f.tokenLifetime, "token-lifetime", 5*time.Minute, "token lifetime")
 	fl.DurationVar(&f.challengeLifetime, "challenge-lifetime", 2*time.Minute, "challenge (nonce) lifetime")
-	fl.IntVar(&f.maxChallenges, "max-challenges", 100_000, "maximum outstanding challenges")
+	fl.IntVar(&f.maxChallenges, "max-challenges", 1_000_000, "maximum used nonces remembered until they expire (replay protection); issued challenges are not stored")
 	fl.DurationVar(&f.keyOverlap, "key-overlap", 24*time.Hour, "how long a rotated-out key stays in the JWKS")
 	fl.DurationVar(&f.rotateEvery, "rotate-every", 0, "rotate the signing key this often (0: only on POST /v1/keys/rotate)")
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "TLS server certificate chain (PEM)")

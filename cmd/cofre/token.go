@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -60,6 +61,11 @@ the flags ask. Draft tokens are always refused; simulated TEEs unless
 --allow-simulation.
 
 --jwks is an https URL (http only on a loopback IP address) or a JWKS file.
+With an https --jwks and no --issuer, the issuer is pinned to the URL
+without its final /certs (attestd publishes its keys at <issuer>/certs),
+or to the URL's origin when it does not end in /certs: keys fetched from a
+host only vouch for that host's tokens. With a JWKS file and no --issuer,
+iss is not compared.
 TOKEN is the token itself, a file holding it, or - for stdin.
 
 Exit status: 0 valid, 1 refused (reasons on stderr), 2 usage error or
@@ -72,7 +78,7 @@ unreadable input, 3 the JWKS could not be fetched.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.jwks, "jwks", "", "the issuer's JWKS: https URL or file (required)")
 	fl.StringVar(&f.caCert, "cacert", "", "PEM file of CA certificates to trust for an https --jwks (default: the system roots)")
-	fl.StringVar(&f.issuer, "issuer", "", "expected issuer (iss); default: not compared")
+	fl.StringVar(&f.issuer, "issuer", "", "expected issuer (iss); default: from an https --jwks URL (see above), else not compared")
 	fl.StringVar(&f.audience, "audience", "", "this relying party's name; tokens for other audiences are refused")
 	fl.StringArrayVar(&f.measurements, "measurement", nil, "acceptable cpu0 measurement (hex); repeatable")
 	fl.StringVar(&f.nonce, "nonce", "", "expected eat_nonce (base64url or hex)")
@@ -129,6 +135,9 @@ func tokenOptions(f tokenVerifyFlags) (token.Options, error) {
 	o := token.Options{Issuer: f.issuer, Audience: f.audience, AllowSimulation: f.allowSimulation}
 	if f.jwks == "" {
 		return o, usagef("--jwks is required")
+	}
+	if o.Issuer == "" {
+		o.Issuer = issuerOfJWKS(f.jwks)
 	}
 	var err error
 	if strings.Contains(f.jwks, "://") {
@@ -425,4 +434,19 @@ func indentJSON(b []byte) json.RawMessage {
 	}
 	s, _ := json.Marshal(string(b))
 	return s
+}
+
+// issuerOfJWKS is the issuer a JWKS URL implies, or "" when it implies none
+// (a file, or a plain-http loopback URL used in tests): the URL without a
+// final "/certs" (attestd's jwks_uri is <issuer>/certs), else the URL's
+// origin.
+func issuerOfJWKS(jwks string) string {
+	u, err := url.Parse(jwks)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return ""
+	}
+	if p, ok := strings.CutSuffix(u.Path, "/certs"); ok && u.RawQuery == "" && u.Fragment == "" {
+		return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: p}).String()
+	}
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host}).String()
 }

@@ -195,6 +195,17 @@ func TestAttestdEndToEnd(t *testing.T) {
 		"--issuer", p.url, "--nonce", hex.EncodeToString(ch.Nonce), "--allow-simulation", tr.Token); code != 0 {
 		t.Fatalf("cofre token verify --jwks URL: exit %d\n%s%s", code, out, errs)
 	}
+	// Without --issuer, an https --jwks pins the issuer it implies
+	// (<issuer>/certs): the service's own tokens pass, another issuer's
+	// would not.
+	if code, out, errs := cofre(t, "token", "verify", "--jwks", p.url+"/certs", "--cacert", filepath.Join(p.state, "dev", "tls", "cert.pem"),
+		"--allow-simulation", tr.Token); code != 0 {
+		t.Fatalf("cofre token verify --jwks URL without --issuer: exit %d\n%s%s", code, out, errs)
+	}
+	if code, _, errs := cofre(t, "token", "verify", "--jwks", p.url+"/certs?x", "--cacert", filepath.Join(p.state, "dev", "tls", "cert.pem"),
+		"--allow-simulation", tr.Token); code != 0 {
+		t.Fatalf("cofre token verify --jwks URL?query (origin as issuer): exit %d\n%s", code, errs)
+	}
 	if code, _, _ := cofre(t, "token", "verify", "--jwks", jwksFile, tr.Token); code != 1 {
 		t.Fatalf("cofre token verify without --allow-simulation: exit %d, want 1 (refused)", code)
 	}
