@@ -7,6 +7,7 @@ import (
 	"crypto/sha512"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -161,5 +162,19 @@ func TestCheckErrorNamesEverything(t *testing.T) {
 	}
 	if Class(Refuse(ErrSignature, "x", "", "", "")) != ErrSignature {
 		t.Error("Class did not find the class")
+	}
+}
+
+func TestFailures(t *testing.T) {
+	sig := Refuse(ErrSignature, "quote signature", "signature", "valid", "invalid")
+	col := Refuse(ErrCollateral, "tcb info", "nextUpdate", "after now", "2023")
+	plain := Malformed("trailing %d bytes", 3)
+	err := fmt.Errorf("sgx: %w", errors.Join(col, fmt.Errorf("wrapped: %w", sig), plain))
+	got := Failures(err)
+	if len(got) != 3 || got[0] != error(col) || got[1] != error(sig) || got[2] != plain {
+		t.Fatalf("Failures() = %v", got)
+	}
+	if Failures(nil) != nil {
+		t.Fatal("Failures(nil) is not empty")
 	}
 }

@@ -83,3 +83,34 @@ func Class(err error) error {
 	}
 	return nil
 }
+
+// Failures flattens a refusal into its failed checks: it follows joined
+// errors into every branch and single wraps down to the *CheckError they
+// carry. Each element is a *CheckError, or an error that carries none (a
+// parse failure, say), so callers can report every reason, not the first.
+func Failures(err error) []error {
+	var out []error
+	var walk func(error)
+	walk = func(e error) {
+		if _, ok := e.(*CheckError); ok {
+			out = append(out, e)
+			return
+		}
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+			return
+		}
+		var ce *CheckError
+		if inner := errors.Unwrap(e); inner != nil && errors.As(inner, &ce) {
+			walk(inner)
+			return
+		}
+		out = append(out, e)
+	}
+	if err != nil {
+		walk(err)
+	}
+	return out
+}

@@ -2,7 +2,6 @@ package attestd
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -105,30 +104,18 @@ func writeError(w http.ResponseWriter, e *apiError) {
 // the *attest.CheckError they carry. The result is bounded (boundReasons).
 func verifierReasons(submod string, err error) []Reason {
 	var out []Reason
-	var walk func(error)
-	walk = func(e error) {
-		if ce, ok := e.(*attest.CheckError); ok {
-			r := Reason{Submod: submod, Check: ce.Check, Field: ce.Field, Expected: ce.Expected, Actual: ce.Actual, Class: className(e)}
-			if ce.Err != nil && attest.Class(ce.Err) != ce.Err {
-				r.Message = ce.Err.Error()
-			}
-			out = append(out, r)
-			return
+	for _, e := range attest.Failures(err) {
+		ce, ok := e.(*attest.CheckError)
+		if !ok {
+			out = append(out, Reason{Submod: submod, Class: className(e), Message: e.Error()})
+			continue
 		}
-		if j, ok := e.(interface{ Unwrap() []error }); ok {
-			for _, x := range j.Unwrap() {
-				walk(x)
-			}
-			return
+		r := Reason{Submod: submod, Check: ce.Check, Field: ce.Field, Expected: ce.Expected, Actual: ce.Actual, Class: className(e)}
+		if ce.Err != nil && attest.Class(ce.Err) != ce.Err {
+			r.Message = ce.Err.Error()
 		}
-		var ce *attest.CheckError
-		if inner := errors.Unwrap(e); inner != nil && errors.As(inner, &ce) {
-			walk(inner)
-			return
-		}
-		out = append(out, Reason{Submod: submod, Class: className(e), Message: e.Error()})
+		out = append(out, r)
 	}
-	walk(err)
 	return boundReasons(submod, out)
 }
 

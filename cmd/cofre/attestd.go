@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -20,9 +19,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/cofre-cc/cofre/attest/collateral"
-	"github.com/cofre-cc/cofre/attest/formats"
-	"github.com/cofre-cc/cofre/attest/sim"
 	"github.com/cofre-cc/cofre/attestd"
 	"github.com/cofre-cc/cofre/token"
 )
@@ -39,9 +35,7 @@ type attestdFlags struct {
 	keyOverlap, rotateEvery           time.Duration
 	maxChallenges                     int
 	tlsCert, tlsKey, adminCA, kekFile string
-	simRoots, maaIssuers              []string
-	collateralDir, cacheDir           string
-	online                            bool
+	trust                             trustFlags
 	logLevel, logFormat               string
 }
 
@@ -91,11 +85,7 @@ comma-separated).`,
 	fl.StringVar(&f.tlsKey, "tls-key", "", "TLS server private key (PEM)")
 	fl.StringVar(&f.adminCA, "admin-ca", "", "CA certificates (PEM) that admin client certificates must chain to")
 	fl.StringVar(&f.kekFile, "kek-file", "", "key-encryption key file (32 bytes, mode 0600) sealing the signing keys")
-	fl.StringArrayVar(&f.simRoots, "sim-root", nil, "trusted SIMULATION root certificate (PEM); repeatable")
-	fl.StringArrayVar(&f.maaIssuers, "maa-issuer", nil, "trusted Azure Attestation instance (https origin); repeatable")
-	fl.StringVar(&f.collateralDir, "collateral", "", "offline collateral directory (TCB info, QE identity, VCEK…)")
-	fl.BoolVar(&f.online, "online", false, "fetch missing collateral from Intel PCS, AMD KDS and token issuers (cached on disk)")
-	fl.StringVar(&f.cacheDir, "cache-dir", defaultCacheDir(), "collateral cache directory for --online")
+	f.trust.register(fl)
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	return cmd
@@ -202,22 +192,9 @@ func runAttestd(ctx context.Context, stdout, stderr io.Writer, f attestdFlags) e
 			return usageError{err}
 		}
 	}
-	for _, p := range f.simRoots {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return usagef("--sim-root: %v", err)
-		}
-		simPEM = append(simPEM, b...)
-	}
-	fcfg := formats.Config{MAAIssuers: f.maaIssuers}
-	if len(simPEM) > 0 {
-		if fcfg.SimRoots, err = sim.ParseRootCertificates(simPEM); err != nil {
-			return usagef("--sim-root: %v", err)
-		}
-	}
-	reg, err := formats.NewRegistry(fcfg)
+	reg, err := f.trust.registry(simPEM)
 	if err != nil {
-		return usageError{err}
+		return err
 	}
 
 	// Signing keys, sealed at rest.
@@ -258,20 +235,9 @@ func runAttestd(ctx context.Context, stdout, stderr io.Writer, f attestdFlags) e
 	}
 	defer audit.Close()
 
-	var coll collateral.Source
-	var sources collateral.First
-	if f.collateralDir != "" {
-		sources = append(sources, collateral.Dir(f.collateralDir))
-	}
-	if f.online {
-		sources = append(sources, &collateral.Cache{
-			Dir:          f.cacheDir,
-			Next:         &collateral.Online{Getter: collateral.HTTPGetter{Client: &http.Client{Timeout: 30 * time.Second}}},
-			StaleIfError: true,
-		})
-	}
-	if len(sources) > 0 {
-		coll = sources
+	coll, err := f.trust.collateral()
+	if err != nil {
+		return err
 	}
 
 	ln, err := net.Listen("tcp", f.listen)

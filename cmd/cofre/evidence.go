@@ -10,9 +10,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -23,7 +21,6 @@ import (
 	"github.com/cofre-cc/cofre/attest"
 	"github.com/cofre-cc/cofre/attest/collateral"
 	"github.com/cofre-cc/cofre/attest/formats"
-	"github.com/cofre-cc/cofre/attest/sim"
 )
 
 // maxEvidenceFile bounds what the CLI reads: the largest real evidence (a
@@ -35,21 +32,17 @@ func newEvidenceCmd() *cobra.Command {
 }
 
 type verifyFlags struct {
-	format        string
-	collateralDir string
-	jwks          string
-	at            string
-	policy        string
-	json          bool
-	simRoots      []string
-	encoding      string
-	maaIssuers    []string
-	online        bool
-	cacheDir      string
-	allowSim      bool
-	nonce         string
-	publicKey     string
-	digest        string
+	trust     trustFlags
+	format    string
+	jwks      string
+	at        string
+	policy    string
+	json      bool
+	encoding  string
+	allowSim  bool
+	nonce     string
+	publicKey string
+	digest    string
 }
 
 func newEvidenceVerifyCmd() *cobra.Command {
@@ -74,15 +67,11 @@ unreadable input.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.format, "format", "", "evidence format: "+strings.Join(allFormats(), ", ")+" (default: from a JSON envelope)")
-	fl.StringVar(&f.collateralDir, "collateral", "", "offline collateral directory (tcb_info.json, qe_identity.json, vcek.der, cert_chain.pem…)")
 	fl.StringVar(&f.jwks, "jwks", "", "JWKS file with the token issuer's signing keys (azure.maa.jwt)")
 	fl.StringVar(&f.at, "at", "", "verify as of this time (RFC 3339; default now)")
 	fl.StringVar(&f.policy, "policy", "", "appraisal policy file (YAML or JSON)")
 	fl.BoolVar(&f.json, "json", false, "print the result as JSON")
-	fl.StringArrayVar(&f.simRoots, "sim-root", nil, "trusted simulation root certificate (PEM); repeatable")
-	fl.StringArrayVar(&f.maaIssuers, "maa-issuer", nil, "trusted Azure Attestation instance (https origin); repeatable")
-	fl.BoolVar(&f.online, "online", false, "fetch missing collateral from Intel PCS, AMD KDS and token issuers (cached on disk)")
-	fl.StringVar(&f.cacheDir, "cache-dir", defaultCacheDir(), "collateral cache directory for --online")
+	f.trust.register(fl)
 	fl.BoolVar(&f.allowSim, "allow-simulation", false, "accept sim.v1 evidence without a policy (SIMULATION: no confidentiality)")
 	fl.StringVar(&f.nonce, "nonce", "", "check the report-data binding: the verifier's 32-byte nonce (hex)")
 	fl.StringVar(&f.publicKey, "public-key", "", "with --nonce: the bound public key (PEM or DER, PKIX)")
@@ -123,43 +112,16 @@ func runEvidenceVerify(ctx context.Context, stdin io.Reader, stdout, stderr io.W
 		}
 		opts.Now = t
 	}
-	var sources collateral.First
+	var explicit []collateral.Source
 	if f.jwks != "" {
-		sources = append(sources, collateral.File{Kind: collateral.KindJWKS, Path: f.jwks})
+		explicit = append(explicit, collateral.File{Kind: collateral.KindJWKS, Path: f.jwks})
 	}
-	if f.collateralDir != "" {
-		if st, err := os.Stat(f.collateralDir); err != nil || !st.IsDir() {
-			return usagef("--collateral %s: not a readable directory", f.collateralDir)
-		}
-		sources = append(sources, collateral.Dir(f.collateralDir))
+	if opts.Collateral, err = f.trust.collateral(explicit...); err != nil {
+		return err
 	}
-	if f.online {
-		// Explicit files and bundles win; the network fills the gaps,
-		// through a cache because AMD KDS throttles repeated requests.
-		sources = append(sources, &collateral.Cache{
-			Dir:          f.cacheDir,
-			Next:         &collateral.Online{Getter: collateral.HTTPGetter{Client: &http.Client{Timeout: 30 * time.Second}}},
-			StaleIfError: true,
-		})
-	}
-	if len(sources) > 0 {
-		opts.Collateral = sources
-	}
-	cfg := formats.Config{}
-	if len(f.simRoots) > 0 {
-		var pem []byte
-		for _, p := range f.simRoots {
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return usagef("--sim-root: %v", err)
-			}
-			pem = append(pem, b...)
-		}
-		pool, err := sim.ParseRootCertificates(pem)
-		if err != nil {
-			return usagef("--sim-root: %v", err)
-		}
-		cfg.SimRoots = pool
+	reg, err := f.trust.registry(nil)
+	if err != nil {
+		return err
 	}
 	var policy *appraise.Policy
 	if f.policy != "" {
@@ -170,11 +132,6 @@ func runEvidenceVerify(ctx context.Context, stdin io.Reader, stdout, stderr io.W
 		if policy, err = appraise.ParsePolicy(b); err != nil {
 			return usagef("--policy %s: %v", f.policy, err)
 		}
-	}
-	cfg.MAAIssuers = f.maaIssuers
-	reg, err := formats.NewRegistry(cfg)
-	if err != nil {
-		return usageError{err}
 	}
 	if _, ok := reg.Verifier(ev.Format); !ok {
 		return usagef("unknown format %q (known: %s)", ev.Format, strings.Join(reg.Formats(), ", "))
@@ -223,14 +180,6 @@ func runEvidenceVerify(ctx context.Context, stdin io.Reader, stdout, stderr io.W
 		}
 	}
 	return report(stdout, stderr, f.json, out, claims)
-}
-
-func defaultCacheDir() string {
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return filepath.Join(os.TempDir(), "cofre-collateral")
-	}
-	return filepath.Join(d, "cofre", "collateral")
 }
 
 // bindingInputs are what the relying party knows and the evidence must bind.
@@ -427,31 +376,16 @@ func (o *verifyReport) fill(c *attest.Claims) {
 	o.Simulation = c.TEE == attest.TEESim
 }
 
-// refusalReasons flattens a verifier error into one reason per failed
-// check: it follows joined errors into each branch and single wraps down to
-// the *attest.CheckError they carry.
+// refusalReasons turns a verifier error into one reason per failed check.
 func refusalReasons(err error) []reason {
 	var out []reason
-	var walk func(error)
-	walk = func(e error) {
+	for _, e := range attest.Failures(err) {
 		if ce, ok := e.(*attest.CheckError); ok {
 			out = append(out, reason{Check: ce.Check, Field: ce.Field, Expected: ce.Expected, Actual: ce.Actual, Class: className(e), Message: causeOf(ce)})
-			return
-		}
-		if j, ok := e.(interface{ Unwrap() []error }); ok {
-			for _, x := range j.Unwrap() {
-				walk(x)
-			}
-			return
-		}
-		var ce *attest.CheckError
-		if inner := errors.Unwrap(e); inner != nil && errors.As(inner, &ce) {
-			walk(inner)
-			return
+			continue
 		}
 		out = append(out, reason{Class: className(e), Message: e.Error()})
 	}
-	walk(err)
 	return out
 }
 
