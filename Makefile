@@ -8,7 +8,7 @@ COMMIT      ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS     := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN         := bin/cofre
 
-.PHONY: all build demo test lint fmt-check vet staticcheck unit e2e fuzz bench clean
+.PHONY: all build demo test lint fmt-check vet staticcheck openapi unit e2e fuzz bench clean
 
 all: build
 
@@ -23,7 +23,13 @@ demo: build
 # seed corpus), and the end-to-end tests across processes.
 test: lint unit e2e
 
-lint: fmt-check vet staticcheck
+lint: fmt-check vet staticcheck openapi
+
+# OpenAPI documents must stay valid: they are the API's contract.
+OPENAPI_VALIDATOR ?= openapi-spec-validator==0.9.0
+openapi:
+	@python3 -c 'import openapi_spec_validator' 2>/dev/null || python3 -m pip install -q "$(OPENAPI_VALIDATOR)"
+	python3 scripts/check_openapi.py docs/api/*.yaml
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
