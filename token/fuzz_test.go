@@ -234,3 +234,27 @@ func TestFuzzSeedsVerify(t *testing.T) {
 		}
 	}
 }
+
+// FuzzUnmarshalKeySet: the key set is read back from a sealed file; after
+// unsealing, its bytes still deserve a parser that cannot panic, and what it
+// accepts must round-trip.
+func FuzzUnmarshalKeySet(f *testing.F) {
+	b, err := os.ReadFile(testKeySetFile)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ks, err := UnmarshalKeySet(b)
+		if err != nil {
+			return
+		}
+		out, err := ks.MarshalBinary()
+		if err != nil {
+			t.Fatalf("accepted key set does not marshal: %v", err)
+		}
+		if _, err := UnmarshalKeySet(out); err != nil {
+			t.Fatalf("marshalled key set does not parse: %v", err)
+		}
+	})
+}

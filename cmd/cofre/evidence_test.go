@@ -81,3 +81,19 @@ func TestExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// FuzzReadInput: evidence files come from anywhere. Envelope detection and
+// decoding must never panic, and an envelope they accept names a format.
+func FuzzReadInput(f *testing.F) {
+	f.Add([]byte(` {"format":"sim.v1","payload":"AQI="}`))
+	f.Add([]byte("0300 0200\nff\n"))
+	f.Add([]byte("eyJhbGciOiJSUzI1NiJ9.e30.c2ln"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if ev, ok := parseEnvelope(b); ok && (ev.Format == "" || len(ev.Payload) == 0) {
+			t.Fatalf("envelope without format or payload accepted: %+v", ev)
+		}
+		for _, enc := range []string{"auto", "raw", "hex", "base64"} {
+			decodeInput(b, enc)
+		}
+	})
+}
