@@ -209,22 +209,9 @@ func parseBinding(f verifyFlags) (*bindingInputs, error) {
 
 // readEvidence reads FILE and decides its format and encoding.
 func readEvidence(stdin io.Reader, path, format, encoding string) (attest.Evidence, error) {
-	var b []byte
-	var err error
-	if path == "-" {
-		b, err = io.ReadAll(io.LimitReader(stdin, maxEvidenceFile+1))
-	} else {
-		var fh *os.File
-		if fh, err = os.Open(path); err == nil {
-			b, err = io.ReadAll(io.LimitReader(fh, maxEvidenceFile+1))
-			fh.Close()
-		}
-	}
+	b, err := readInput(stdin, path, maxEvidenceFile)
 	if err != nil {
 		return attest.Evidence{}, usagef("read evidence: %v", err)
-	}
-	if len(b) > maxEvidenceFile {
-		return attest.Evidence{}, usagef("read evidence: %s is larger than %d bytes", path, maxEvidenceFile)
 	}
 	if env, ok := parseEnvelope(b); ok {
 		if format != "" && format != env.Format {

@@ -155,7 +155,7 @@ func tokenOptions(f tokenVerifyFlags) (token.Options, error) {
 		}
 		o.JWKS = &token.RemoteJWKS{URL: f.jwks, Client: client}
 	} else {
-		b, err := readLimited(f.jwks)
+		b, err := readInput(os.Stdin, f.jwks, maxTokenInput)
 		if err != nil {
 			return o, usagef("--jwks: %v", err)
 		}
@@ -226,20 +226,10 @@ func decodeNonce(s string) ([]byte, error) {
 // readToken reads TOKEN: "-" is stdin, an existing file is read, anything
 // else is the token itself.
 func readToken(arg string) (string, error) {
-	var b []byte
-	switch {
-	case arg == "-":
-		var err error
-		if b, err = io.ReadAll(io.LimitReader(os.Stdin, maxTokenInput+1)); err != nil {
+	b := []byte(arg)
+	if st, err := os.Stat(arg); arg == "-" || (err == nil && st.Mode().IsRegular()) {
+		if b, err = readInput(os.Stdin, arg, maxTokenInput); err != nil {
 			return "", usagef("read token: %v", err)
-		}
-	default:
-		if st, err := os.Stat(arg); err == nil && st.Mode().IsRegular() {
-			if b, err = readLimited(arg); err != nil {
-				return "", usagef("read token: %v", err)
-			}
-		} else {
-			b = []byte(arg)
 		}
 	}
 	if len(b) > maxTokenInput {
@@ -251,22 +241,6 @@ func readToken(arg string) (string, error) {
 		return "", usagef("read token: empty")
 	}
 	return tok, nil
-}
-
-func readLimited(path string) ([]byte, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer fh.Close()
-	b, err := io.ReadAll(io.LimitReader(fh, maxTokenInput+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > maxTokenInput {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxTokenInput)
-	}
-	return b, nil
 }
 
 type tokenReason struct {
