@@ -121,7 +121,7 @@ func (s *Server) handlePutPolicy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sum := hex.EncodeToString(sp.SHA256[:])
-	entry := &AuditEntry{Time: s.now(), Event: EventPolicyPut, Policy: name, PolicySHA256: sum, Admin: adminOf(r), Remote: remoteHost(r)}
+	entry := &AuditEntry{AuditHeader: AuditHeader{Time: s.now()}, Event: EventPolicyPut, Policy: name, PolicySHA256: sum, Admin: adminOf(r), Remote: remoteHost(r)}
 	if aerr := s.auditAdmin(entry); aerr != nil {
 		writeError(w, aerr)
 		return
@@ -154,7 +154,7 @@ func (s *Server) handleDeletePolicy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := sp.Policy.Name
-	entry := &AuditEntry{Time: s.now(), Event: EventPolicyDelete, Policy: name, PolicySHA256: hex.EncodeToString(sp.SHA256[:]), Admin: adminOf(r), Remote: remoteHost(r)}
+	entry := &AuditEntry{AuditHeader: AuditHeader{Time: s.now()}, Event: EventPolicyDelete, Policy: name, PolicySHA256: hex.EncodeToString(sp.SHA256[:]), Admin: adminOf(r), Remote: remoteHost(r)}
 	if aerr := s.auditAdmin(entry); aerr != nil {
 		writeError(w, aerr)
 		return

@@ -224,7 +224,7 @@ func TestPeriodicRotation(t *testing.T) {
 // happen is on record before it happens.
 func TestAdminChangesNeedTheAuditLog(t *testing.T) {
 	broken := NewAuditLog(&failingSync{})
-	if err := broken.Append(&AuditEntry{Time: t0, Event: EventRefuse}); err == nil {
+	if err := broken.Append(&AuditEntry{AuditHeader: AuditHeader{Time: t0}, Event: EventRefuse}); err == nil {
 		t.Fatal("the failing log accepted an entry")
 	}
 	e := newEnv(t, func(c *Config) { c.Audit = broken })

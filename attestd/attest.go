@@ -18,11 +18,15 @@ import (
 
 	"github.com/cofre-cc/cofre/appraise"
 	"github.com/cofre-cc/cofre/attest"
+	"github.com/cofre-cc/cofre/internal/challenge"
 	"github.com/cofre-cc/cofre/token"
 )
 
+// A challenge is the nonce that evidence binds into its report data.
+var _ [attest.NonceSize]byte = [challenge.Size]byte{}
+
 func (s *Server) handleChallenge(w http.ResponseWriter, _ *http.Request) {
-	n, exp := s.challenges.issue(s.now())
+	n, exp := s.challenges.Issue(s.now())
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, ChallengeResponse{Nonce: n[:], ExpiresAt: exp.UTC().Format(time.RFC3339)})
 }
@@ -30,7 +34,7 @@ func (s *Server) handleChallenge(w http.ResponseWriter, _ *http.Request) {
 // handleAttest runs one attestation and audits its outcome, whatever it is.
 func (s *Server) handleAttest(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
-	entry := &AuditEntry{Time: now, Format: trunc(r.PathValue("format")), Remote: remoteHost(r)}
+	entry := &AuditEntry{AuditHeader: AuditHeader{Time: now}, Format: trunc(r.PathValue("format")), Remote: remoteHost(r)}
 	out, aerr := s.attest(r.Context(), w, r, now, entry)
 	if aerr != nil {
 		entry.Event = EventRefuse
@@ -138,10 +142,10 @@ func (s *Server) attest(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	}
 
 	// Freshness first: from here on the nonce is spent, whatever happens.
-	switch err := s.challenges.consume(req.Nonce, now); {
-	case errors.Is(err, errNonceExpired):
+	switch err := s.challenges.Consume(req.Nonce, now); {
+	case errors.Is(err, challenge.ErrExpired):
 		return nil, newError(http.StatusForbidden, CodeNonceExpired, "nonce expired: request a new challenge")
-	case errors.Is(err, errTooManyPending):
+	case errors.Is(err, challenge.ErrTooMany):
 		e := newError(http.StatusServiceUnavailable, CodeUnavailable, "too many attestations in flight; retry shortly")
 		e.retryAfter = 1
 		return nil, e

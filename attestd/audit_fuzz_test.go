@@ -18,7 +18,7 @@ func FuzzVerifyAuditLog(f *testing.F) {
 		f.Fatal(err)
 	}
 	t0 := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
-	for _, e := range []*AuditEntry{{Time: t0, Event: EventIssue, Format: "sim.v1"}, {Time: t0, Event: EventRefuse, Code: CodeNonceUnknown}} {
+	for _, e := range []*AuditEntry{{AuditHeader: AuditHeader{Time: t0}, Event: EventIssue, Format: "sim.v1"}, {AuditHeader: AuditHeader{Time: t0}, Event: EventRefuse, Code: CodeNonceUnknown}} {
 		if err := l.Append(e); err != nil {
 			f.Fatal(err)
 		}

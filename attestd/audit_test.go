@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestAuditChainVerifiesAndDetectsTampering(t *testing.T) {
@@ -78,12 +79,12 @@ func TestOpenAuditLogResumesChain(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.log")
 	l, err := OpenAuditLog(path)
 	must(t, err)
-	must(t, l.Append(&AuditEntry{Time: t0, Event: EventIssue, Format: "sim.v1"}))
+	must(t, l.Append(&AuditEntry{AuditHeader: AuditHeader{Time: t0}, Event: EventIssue, Format: "sim.v1"}))
 	must(t, l.Close())
 
 	l, err = OpenAuditLog(path)
 	must(t, err)
-	must(t, l.Append(&AuditEntry{Time: t0, Event: EventRefuse, Code: CodeNonceUnknown}))
+	must(t, l.Append(&AuditEntry{AuditHeader: AuditHeader{Time: t0}, Event: EventRefuse, Code: CodeNonceUnknown}))
 	must(t, l.Close())
 
 	b, _ := os.ReadFile(path)
@@ -135,7 +136,7 @@ func TestAuditAppendConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 50 {
 		wg.Go(func() {
-			if err := l.Append(&AuditEntry{Time: t0, Event: EventIssue}); err != nil {
+			if err := l.Append(&AuditEntry{AuditHeader: AuditHeader{Time: t0}, Event: EventIssue}); err != nil {
 				t.Error(err)
 			}
 		})
@@ -159,10 +160,40 @@ func (*failingSync) Sync() error { return errors.New("I/O error") }
 
 func TestAuditStopsAfterSyncError(t *testing.T) {
 	l := NewAuditLog(&failingSync{})
-	if err := l.Append(&AuditEntry{Time: t0, Event: EventIssue}); err == nil {
+	if err := l.Append(&AuditEntry{AuditHeader: AuditHeader{Time: t0}, Event: EventIssue}); err == nil {
 		t.Fatal("append with a failing sync succeeded")
 	}
-	if err := l.Append(&AuditEntry{Time: t0, Event: EventIssue}); err == nil || l.Err() == nil {
+	if err := l.Append(&AuditEntry{AuditHeader: AuditHeader{Time: t0}, Event: EventIssue}); err == nil || l.Err() == nil {
 		t.Fatal("log kept appending after a sync error")
+	}
+}
+
+// TestAuditLogFormatCompatible: a log written before the chain moved to
+// internal/auditlog (testdata/audit-before-auditlog.log, the same bytes as
+// the FuzzVerifyAuditLog seed two-entries) still verifies, reopens and
+// extends, and a line written now has the same bytes as then.
+func TestAuditLogFormatCompatible(t *testing.T) {
+	old, err := os.ReadFile("testdata/audit-before-auditlog.log")
+	must(t, err)
+	sum, err := VerifyAuditLog(bytes.NewReader(old))
+	if err != nil || sum.Entries != 2 {
+		t.Fatalf("old log: %d entries, %v", sum.Entries, err)
+	}
+	path := filepath.Join(t.TempDir(), "audit.log")
+	must(t, os.WriteFile(path, old, 0o600))
+	l, err := OpenAuditLog(path)
+	must(t, err)
+	must(t, l.Append(&AuditEntry{AuditHeader: AuditHeader{Time: t0}, Event: EventIssue, Format: "sim.v1"}))
+	must(t, l.Close())
+	b, err := os.ReadFile(path)
+	must(t, err)
+	if sum, err := VerifyAuditLog(bytes.NewReader(b)); err != nil || sum.Entries != 3 {
+		t.Fatalf("extended log: %d entries, %v", sum.Entries, err)
+	}
+
+	var buf bytes.Buffer
+	must(t, NewAuditLog(&buf).Append(&AuditEntry{AuditHeader: AuditHeader{Time: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)}, Event: EventIssue, Format: "sim.v1"}))
+	if first, _, _ := bytes.Cut(old, []byte("\n")); !bytes.Equal(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), first) {
+		t.Fatalf("line shape changed:\n%s\nwas\n%s", buf.Bytes(), first)
 	}
 }

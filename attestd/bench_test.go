@@ -100,7 +100,7 @@ func BenchmarkAttestParts(b *testing.B) {
 	})
 	b.Run("audit append+fsync", func(b *testing.B) {
 		for b.Loop() {
-			if err := e.cfg.Audit.Append(&AuditEntry{Time: t0, Event: EventIssue, Format: attest.FormatSim, EvidenceSHA256: []string{hashHex(payload)}}); err != nil {
+			if err := e.cfg.Audit.Append(&AuditEntry{AuditHeader: AuditHeader{Time: t0}, Event: EventIssue, Format: attest.FormatSim, EvidenceSHA256: []string{hashHex(payload)}}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -89,20 +89,20 @@ func TestAuditAppendBoundsLines(t *testing.T) {
 	for i := range reasons {
 		reasons[i] = big
 	}
-	must(t, l.Append(&AuditEntry{Time: t0, Event: EventRefuse, Reasons: reasons}))
+	must(t, l.Append(&AuditEntry{AuditHeader: AuditHeader{Time: t0}, Event: EventRefuse, Reasons: reasons}))
 	var e AuditEntry
 	must(t, json.Unmarshal(bytes.TrimSpace(buf.Bytes()), &e))
 	if last := e.Reasons[len(e.Reasons)-1]; len(e.Reasons) >= len(reasons) || !strings.Contains(last.Message, "reasons omitted") {
 		t.Fatalf("%d reasons kept, last %q", len(e.Reasons), last.Message)
 	}
 	before := buf.Len()
-	if err := l.Append(&AuditEntry{Time: t0, Event: EventPolicyPut, Admin: strings.Repeat("A", maxAuditLine)}); !errors.Is(err, ErrAuditEntryTooLarge) {
+	if err := l.Append(&AuditEntry{AuditHeader: AuditHeader{Time: t0}, Event: EventPolicyPut, Admin: strings.Repeat("A", maxAuditLine)}); !errors.Is(err, ErrAuditEntryTooLarge) {
 		t.Fatalf("oversized entry: %v, want ErrAuditEntryTooLarge", err)
 	}
 	if buf.Len() != before || l.Err() != nil {
 		t.Fatalf("an oversized entry was written or stopped the log: %v", l.Err())
 	}
-	must(t, l.Append(&AuditEntry{Time: t0, Event: EventKeysRotate}))
+	must(t, l.Append(&AuditEntry{AuditHeader: AuditHeader{Time: t0}, Event: EventKeysRotate}))
 	sum, err := VerifyAuditLog(bytes.NewReader(buf.Bytes()))
 	if err != nil || sum.Entries != 2 {
 		t.Fatalf("VerifyAuditLog: %d entries, %v", sum.Entries, err)

@@ -1,6 +1,10 @@
 package attestd
 
-import "time"
+import (
+	"time"
+
+	"github.com/cofre-cc/cofre/internal/auditlog"
+)
 
 // Bounds on what a client can make the service read, hold or wait for. Each
 // is a guess at the largest legitimate value, with headroom; none is tuned
@@ -51,13 +55,14 @@ const (
 	// the API uses none beyond the usual few.
 	maxHeaderBytes = 16 << 10
 
-	// maxAuditLine bounds one audit log line when reading the log back
-	// (OpenAuditLog, VerifyAuditLog): an entry with every reason of a
-	// refused multi-part request is a few KiB. AuditLog.Append never
-	// writes a longer line (it drops the reasons, or refuses the entry),
-	// because a line the reader cannot read would stop the log verifying
-	// and the service from restarting.
-	maxAuditLine = 1 << 20
+	// maxAuditLine bounds one audit log line, newline included, when
+	// reading the log back (OpenAuditLog, VerifyAuditLog): an entry with
+	// every reason of a refused multi-part request is a few KiB.
+	// AuditLog.Append never writes a longer line (it drops the reasons, or
+	// refuses the entry), because a line the reader cannot read would stop
+	// the log verifying and the service from restarting. The bound is
+	// internal/auditlog's, which writes and reads the lines.
+	maxAuditLine = auditlog.MaxLine
 
 	// defaultMaxChallenges bounds the used nonces remembered until they
 	// expire when Config.MaxChallenges is zero. An entry costs about 64

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cofre-cc/cofre/attest"
 	"github.com/cofre-cc/cofre/attest/collateral"
+	"github.com/cofre-cc/cofre/internal/challenge"
 	"github.com/cofre-cc/cofre/token"
 )
 
@@ -88,7 +89,7 @@ type Config struct {
 type Server struct {
 	cfg        Config
 	issuer     *token.Issuer
-	challenges *challenges
+	challenges *challenge.Challenges
 	metrics    *metrics
 	log        *slog.Logger
 	mux        *http.ServeMux
@@ -156,11 +157,11 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:        cfg,
 		issuer:     token.NewIssuer(cfg.Keys),
-		challenges: newChallenges(cfg.ChallengeLifetime, cfg.MaxChallenges),
+		challenges: challenge.New(cfg.ChallengeLifetime, cfg.MaxChallenges),
 		log:        cfg.Logger,
 		lastRotate: cfg.Clock(),
 	}
-	s.metrics = newMetrics(s.challenges.remembered)
+	s.metrics = newMetrics(s.challenges.Remembered)
 	s.routes()
 	return s, nil
 }
@@ -271,7 +272,7 @@ func (s *Server) rotateLocked(_ context.Context, admin string) (string, error) {
 		return "", fmt.Errorf("attestd: rotate: %w: %w", errAuditUnavailable, err)
 	}
 	approve := func(kid string) error {
-		if err := s.cfg.Audit.Append(&AuditEntry{Time: now, Event: EventKeysRotate, KeyID: kid, Admin: admin}); err != nil {
+		if err := s.cfg.Audit.Append(&AuditEntry{AuditHeader: AuditHeader{Time: now}, Event: EventKeysRotate, KeyID: kid, Admin: admin}); err != nil {
 			s.log.Error("audit log append failed; key not rotated", "event", EventKeysRotate, "err", err)
 			return fmt.Errorf("%w: %w", errAuditUnavailable, err)
 		}
