@@ -1,0 +1,200 @@
+package coordinator
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/cofre-cc/cofre/coordinator/api"
+	"github.com/cofre-cc/cofre/coordinator/pki"
+	"github.com/cofre-cc/cofre/coordinator/store"
+	"github.com/cofre-cc/cofre/manifest"
+)
+
+// KMS operations (Event.Op).
+const (
+	OpWrap     = "wrap"
+	OpUnwrap   = "unwrap"
+	OpGenerate = "generate-data-key"
+)
+
+// wrappedPrefix starts every wrapped key: it names the format, so a
+// future format (a master key rotation) can live beside this one.
+//
+//	"cofre-kms-v1." base64url(nonce[12] ‖ AES-256-GCM(master, plaintext, aad))
+//	aad = "cofre-kms-v1" 0x00 manifest 0x00 key-name
+//
+// The associated data binds the wrapped key to its manifest and master
+// key name, so a wrapped key cannot be replayed under another grant.
+const wrappedPrefix = "cofre-kms-v1."
+
+// workload authenticates a workload by its certificate chain (leaf first):
+// it must chain to the root through the manifest's CURRENT intermediate
+// (after an update, workloads re-activate), and name a live instance.
+func (c *Coordinator) workload(chain []*x509.Certificate) (*loaded, pki.SPIFFEID, error) {
+	if len(chain) == 0 {
+		return nil, pki.SPIFFEID{}, unauthorized("a workload client certificate is required")
+	}
+	now := c.now()
+	id, err := pki.VerifyWorkload(chain, c.root.Certificate(), now)
+	if err != nil {
+		return nil, pki.SPIFFEID{}, unauthorized("workload certificate: %s", clip(err.Error()))
+	}
+	l, err := c.manifest(id.Manifest)
+	if err != nil {
+		return nil, id, err
+	}
+	if len(chain) < 2 || !chain[1].Equal(l.inter.Certificate()) {
+		return nil, id, unauthorized("workload certificate: manifest %q was updated since this instance was admitted: activate again", id.Manifest)
+	}
+	var rec instanceRecord
+	err = c.store.View(func(tx *store.Tx) error {
+		b, err := tx.Get(store.Manifest(id.Manifest), tableInstances, id.Instance)
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(b, &rec)
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, id, unauthorized("instance %s is not admitted", id.Instance)
+	case err != nil:
+		c.log.Error("read instance", "err", err)
+		return nil, id, errInternal
+	}
+	if rec.Service != id.Service || !rec.Expires.After(now) {
+		return nil, id, unauthorized("instance %s is not live", id.Instance)
+	}
+	return l, id, nil
+}
+
+// KMS performs a wrap, unwrap or generate-data-key for a workload whose
+// service is granted the master key.
+func (c *Coordinator) KMS(ctx context.Context, op string, req *api.KMSRequest, chain []*x509.Certificate) (*api.KMSResponse, error) {
+	ev := &Event{Kind: EventKMS, Op: op, Key: req.Key}
+	resp, err := c.kms(op, req, chain, ev)
+	ev.fail(err)
+	if rerr := c.record(ctx, ev); rerr != nil && err == nil {
+		return nil, rerr
+	}
+	return resp, err
+}
+
+func (c *Coordinator) kms(op string, req *api.KMSRequest, chain []*x509.Certificate, ev *Event) (*api.KMSResponse, error) {
+	l, id, err := c.workload(chain)
+	ev.Manifest, ev.Service, ev.Instance = id.Manifest, id.Service, id.Instance
+	if err != nil {
+		return nil, err
+	}
+	svc := l.m.Services[id.Service]
+	if !slices.Contains(svc.KMSGrants, req.Key) {
+		return nil, forbidden("service %q has no grant for master key %q", id.Service, clip(req.Key))
+	}
+	s := l.m.Secrets[req.Key]
+	if s.Kind != manifest.KindParquetMasterKey && s.Kind != manifest.KindSymmetric || !shared(s) {
+		return nil, forbidden("secret %q is not a shared master key", req.Key)
+	}
+	master, err := c.secretValue(l, req.Key, nil)
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(master.Bytes)
+	if err != nil {
+		return nil, forbidden("secret %q is not an AES key", req.Key)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, errInternal
+	}
+	aad := []byte("cofre-kms-v1\x00" + l.m.Name + "\x00" + req.Key)
+	wrap := func(pt []byte) string {
+		nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(pt)+aead.Overhead())
+		rand.Read(nonce)
+		return wrappedPrefix + base64.RawURLEncoding.EncodeToString(aead.Seal(nonce, nonce, pt, aad))
+	}
+	switch op {
+	case OpWrap:
+		if len(req.Plaintext) == 0 || len(req.Plaintext) > maxKMSPlaintext {
+			return nil, badRequest("plaintext: %d bytes, want 1 to %d", len(req.Plaintext), maxKMSPlaintext)
+		}
+		return &api.KMSResponse{Wrapped: wrap(req.Plaintext), KeyVersion: 1}, nil
+	case OpGenerate:
+		size := req.Size
+		if size == 0 {
+			size = 32
+		}
+		if size != 16 && size != 24 && size != 32 {
+			return nil, badRequest("size: %d, want 16, 24 or 32", size)
+		}
+		dk := make([]byte, size)
+		rand.Read(dk)
+		return &api.KMSResponse{Plaintext: dk, Wrapped: wrap(dk), KeyVersion: 1}, nil
+	case OpUnwrap:
+		rest, ok := strings.CutPrefix(req.Wrapped, wrappedPrefix)
+		if !ok || len(req.Wrapped) > maxWrapped {
+			return nil, badRequest("wrapped: not a cofre-kms-v1 wrapped key")
+		}
+		raw, err := base64.RawURLEncoding.DecodeString(rest)
+		if err != nil || len(raw) < aead.NonceSize()+aead.Overhead() {
+			return nil, badRequest("wrapped: not a cofre-kms-v1 wrapped key")
+		}
+		pt, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], aad)
+		if err != nil {
+			return nil, forbidden("wrapped key does not open under master key %q of manifest %q (another key, another manifest, or altered)", req.Key, l.m.Name)
+		}
+		return &api.KMSResponse{Plaintext: pt, KeyVersion: 1}, nil
+	}
+	return nil, notFound("no KMS operation %q", op)
+}
+
+// Renew issues a new certificate to a live instance, before its current
+// one expires, for the key in the CSR.
+func (c *Coordinator) Renew(ctx context.Context, req *api.RenewRequest, chain []*x509.Certificate) (*api.RenewResponse, error) {
+	ev := &Event{Kind: EventRenew}
+	resp, err := c.renew(req, chain, ev)
+	ev.fail(err)
+	if rerr := c.record(ctx, ev); rerr != nil && err == nil {
+		return nil, rerr
+	}
+	return resp, err
+}
+
+func (c *Coordinator) renew(req *api.RenewRequest, chain []*x509.Certificate, ev *Event) (*api.RenewResponse, error) {
+	l, id, err := c.workload(chain)
+	ev.Manifest, ev.Service, ev.Instance, ev.SPIFFEID = id.Manifest, id.Service, id.Instance, id.String()
+	if err != nil {
+		return nil, err
+	}
+	csr, err := x509.ParseCertificateRequest(req.CSR)
+	if err != nil {
+		return nil, badRequest("csr: %s", clip(err.Error()))
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return nil, badRequest("csr: signature: %s", clip(err.Error()))
+	}
+	now := c.now()
+	leaf, err := l.inter.IssueWorkload(csr, id, nil, nil, now, c.cfg.CertLifetime)
+	if err != nil {
+		return nil, badRequest("csr: %s", clip(err.Error()))
+	}
+	ev.Serial = leaf.SerialNumber.Text(16)
+	rec := instanceRecord{Service: id.Service, Version: l.m.Version, Expires: leaf.NotAfter, Serial: ev.Serial}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return nil, errInternal
+	}
+	if err := c.store.Batch(func(tx *store.Tx) error {
+		return tx.Put(store.Manifest(id.Manifest), tableInstances, id.Instance, b)
+	}); err != nil {
+		c.log.Error("store instance", "err", err)
+		return nil, errInternal
+	}
+	return &api.RenewResponse{Certificate: leaf.Raw, Chain: [][]byte{l.inter.Certificate().Raw}, Expires: leaf.NotAfter}, nil
+}

@@ -1,0 +1,20 @@
+package coordinator
+
+// Limits, each with its reason.
+const (
+	// maxUploadedSecret bounds an uploaded secret: secrets are keys,
+	// passwords and certificates, and every value is held in memory (in
+	// the TEE) and rendered into configurations.
+	maxUploadedSecret = 64 << 10
+	// maxKMSPlaintext bounds what wrap accepts: data keys are at most 32
+	// bytes; 4 KiB leaves room for key material JSON, and no more, so the
+	// KMS is not an encryption service for bulk data.
+	maxKMSPlaintext = 4096
+	// maxWrapped bounds a wrapped key before decoding it.
+	maxWrapped = 2 * maxKMSPlaintext
+	// maxReasons bounds the reasons of one refusal: evidence with many
+	// parts cannot make the answer (and the audit line) grow without end.
+	maxReasons = 32
+	// maxAuditPage bounds one audit read, in lines.
+	maxAuditPage = 10000
+)
