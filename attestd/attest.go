@@ -264,32 +264,22 @@ func (s *Server) pieces(format string, req *AttestRequest) ([]*piece, *apiError)
 	if !known(format) {
 		return nil, newError(http.StatusNotFound, CodeUnsupportedFormat, fmt.Sprintf("no verifier for format %q", trunc(format)))
 	}
-	if formatKind(format) == "gpu" {
+	if token.SubmodKind(format) == "gpu" {
 		return nil, newError(http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("%s evidence attests a GPU: send it in parts, next to the CPU TEE's evidence", format))
 	}
-	out := []*piece{{submod: token.PrimarySubmod, ev: attest.Evidence{Format: format, Payload: req.Evidence}}}
-	next := map[string]int{"cpu": 1}
+	formats := make([]string, len(req.Parts))
 	for i, p := range req.Parts {
 		if !known(p.Format) {
 			return nil, newError(http.StatusNotFound, CodeUnsupportedFormat, fmt.Sprintf("parts[%d]: no verifier for format %q", i, trunc(p.Format)))
 		}
-		kind := formatKind(p.Format)
-		name := fmt.Sprintf("%s%d", kind, next[kind])
-		next[kind]++
-		out = append(out, &piece{submod: name, ev: attest.Evidence{Format: p.Format, Payload: p.Evidence}})
+		formats[i] = p.Format
+	}
+	names := token.SubmodNames(formats)
+	out := []*piece{{submod: names[0], ev: attest.Evidence{Format: format, Payload: req.Evidence}}}
+	for i, p := range req.Parts {
+		out = append(out, &piece{submod: names[i+1], ev: attest.Evidence{Format: p.Format, Payload: p.Evidence}})
 	}
 	return out, nil
-}
-
-// formatKind says what a format attests, for submodule names.
-func formatKind(format string) string {
-	switch format {
-	case attest.FormatNVGPU:
-		return "gpu"
-	case attest.FormatSim, attest.FormatSEVSNP, attest.FormatTDX, attest.FormatSGX, attest.FormatTPM, attest.FormatMAA:
-		return "cpu"
-	}
-	return "part"
 }
 
 // policy finds the request's policy: the stored one it names, or its

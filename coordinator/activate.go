@@ -92,6 +92,12 @@ func (c *Coordinator) activate(ctx context.Context, req *api.ActivateRequest, ev
 	if err := csr.CheckSignature(); err != nil {
 		return nil, badRequest("csr: signature: %s", clip(err.Error()))
 	}
+	if token.SubmodKind(req.Evidence.Format) == "gpu" {
+		return nil, badRequest("%s evidence attests a GPU: send it in parts, next to the CPU TEE's evidence", clip(req.Evidence.Format))
+	}
+	if len(req.Parts) > maxParts {
+		return nil, badRequest("%d parts, limit %d", len(req.Parts), maxParts)
+	}
 	if len(req.WorkloadDigest) != sha256.Size {
 		return nil, badRequest("workload_digest: %d bytes, want %d", len(req.WorkloadDigest), sha256.Size)
 	}
@@ -99,6 +105,12 @@ func (c *Coordinator) activate(ctx context.Context, req *api.ActivateRequest, ev
 	// Genuineness and binding of every piece of evidence.
 	opts := attest.Options{Now: now, Collateral: c.cfg.Collateral}
 	pieces := append([]api.Evidence{req.Evidence}, req.Parts...)
+	partFormats := make([]string, len(req.Parts))
+	for i, p := range req.Parts {
+		partFormats[i] = p.Format
+	}
+	names := token.SubmodNames(partFormats)
+	submodName := func(i int) string { return names[i] }
 	claims := make([]*attest.Claims, len(pieces))
 	var reasons []api.Reason
 	for i, p := range pieces {
@@ -217,15 +229,6 @@ func (c *Coordinator) activate(ctx context.Context, req *api.ActivateRequest, ev
 		Status:     status.String(),
 		Simulation: ev.Simulation,
 	}, nil
-}
-
-// submodName names evidence in tokens and reasons: cpu0 is the main
-// evidence, parts follow as part1, part2…
-func submodName(i int) string {
-	if i == 0 {
-		return token.PrimarySubmod
-	}
-	return "part" + strconv.Itoa(i)
 }
 
 func newInstanceID() string {

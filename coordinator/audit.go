@@ -178,4 +178,3 @@ func (c *Coordinator) closeAudit() error {
 	errs = append(errs, c.audit.Close())
 	return errors.Join(errs...)
 }
-

@@ -15,6 +15,9 @@ const (
 	// maxReasons bounds the reasons of one refusal: evidence with many
 	// parts cannot make the answer (and the audit line) grow without end.
 	maxReasons = 32
+	// maxParts bounds the extra evidence of one activation: a CPU TEE
+	// with a few GPUs; each part costs a full verification.
+	maxParts = 8
 	// maxAuditPage bounds one audit read, in lines.
 	maxAuditPage = 10000
 )

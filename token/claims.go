@@ -29,6 +29,32 @@ import (
 // Every token has it; TEE and Options.ExpectedMeasurements refer to it.
 const PrimarySubmod = "cpu0"
 
+// SubmodKind says what a format attests, for submodule names: "cpu" for
+// the CPU TEE formats, "gpu" for GPUs, "part" for anything else.
+func SubmodKind(format string) string {
+	switch format {
+	case attest.FormatNVGPU:
+		return "gpu"
+	case attest.FormatSim, attest.FormatSEVSNP, attest.FormatTDX, attest.FormatSGX, attest.FormatTPM, attest.FormatMAA:
+		return "cpu"
+	}
+	return "part"
+}
+
+// SubmodNames names the submodules of a token for a main piece of
+// evidence (always PrimarySubmod, "cpu0") and further parts, numbered per
+// kind in order: gpu0, gpu1…, cpu1…, part0…
+func SubmodNames(partFormats []string) []string {
+	out := []string{PrimarySubmod}
+	next := map[string]int{"cpu": 1}
+	for _, f := range partFormats {
+		kind := SubmodKind(f)
+		out = append(out, kind+strconv.Itoa(next[kind]))
+		next[kind]++
+	}
+	return out
+}
+
 // EATProfile is the eat_profile of every cofre token: the EAR profile.
 const EATProfile = ear.EatProfile
 
