@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The attestation demo (what `make demo` runs until the analytics demo lands):
+# The attestation and coordinator demo (what `make demo` runs until the analytics demo lands):
 #  1. a simulated TEE produces evidence bound to a nonce and a workload key;
 #  2. cofre verifies it and appraises it against a development policy;
 #  3. cofre verifies real evidence from Intel SGX and TDX, AMD SEV-SNP, an NVIDIA
 #     H100, a GCE vTPM and Azure Attestation at the times it was valid;
-#  4. one flipped byte in a real quote is refused, with the reason.
+#  4. one flipped byte in a real quote is refused, with the reason;
+#  5. the attestation service issues a token verified offline;
+#  6. the coordinator admits a workload under a policy signed by two owners,
+#     with a secret a user uploaded, refuses a patched binary, and its audit
+#     log verifies.
 # Everything runs offline, from vectors committed under attest/*/testdata.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -101,4 +105,104 @@ echo "(replaying the evidence with the spent nonce is refused:)"
 curl -s --cacert "$ca" -X POST "$url/v1/attest/sim.v1" -H 'Content-Type: application/json' \
   -d "{\"evidence\":\"$payload\",\"nonce\":\"$nonce_b64\",\"policy\":\"dev\"}"; echo
 
-say "Done: simulated evidence accepted only where simulation is allowed; real evidence verified; tampering and replay refused; tokens verified offline."
+say "6. The coordinator: a policy signed by two owners, a secret, an attested activation"
+"$cofre" coordinator --dev --listen 127.0.0.1:0 --state "$work/coord" --log-level warn > "$work/coord.log" 2>&1 &
+coord_pid=$!
+trap 'kill $attestd_pid $coord_pid 2>/dev/null; wait $attestd_pid $coord_pid 2>/dev/null; rm -rf "$work"' EXIT
+curl_url=""
+for _ in $(seq 1 100); do
+  curl_url=$(sed -n 's/^cofre coordinator: listening on \(https:[^ ]*\).*/\1/p' "$work/coord.log")
+  [ -n "$curl_url" ] && break
+  sleep 0.1
+done
+[ -n "$curl_url" ] || { cat "$work/coord.log"; exit 1; }
+export COFRE_COORDINATOR=$curl_url COFRE_INSECURE_SIMULATION=true
+simroot="$work/coord/sim/root-cert.pem"
+k() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+k "$work/alice.key"; k "$work/bob.key"; k "$work/ops.key"; k "$work/wl.key"
+openssl req -x509 -new -key "$work/ops.key" -subj /CN=ops -days 1 -out "$work/ops.pem" 2>/dev/null
+pub() { openssl pkey -in "$1" -pubout 2>/dev/null | sed 's/^/      /'; }
+cat > "$work/ward.yaml" <<YAML
+name: ward
+version: 1
+owners:
+  alice:
+    public_key: |
+$(pub "$work/alice.key")
+  bob:
+    public_key: |
+$(pub "$work/bob.key")
+update_threshold: 2
+packages:
+  app:
+    references:
+      - tee: sim
+        measurements: ["$digest"]
+services:
+  api:
+    package: app
+    command: ["/app/api"]
+    env:
+      DB_PASSWORD: '{{ secret "db_password" }}'
+      PARTNER_TOKEN: '{{ secret "partner_token" }}'
+    files:
+      /etc/api/cert.pem: '{{ workload "cert-pem" }}'
+      /etc/api/key.pem: '{{ workload "key-pem" }}'
+    kms_grants: [taxi_master]
+secrets:
+  db_password: {kind: ascii, size: 24}
+  partner_token: {kind: uploaded}
+  taxi_master: {kind: parquet-master-key}
+users:
+  ops:
+    certificate: |
+$(sed 's/^/      /' "$work/ops.pem")
+    roles: [uploader, auditor]
+roles:
+  uploader: {resource: secrets, names: [partner_token], actions: [read, write]}
+  auditor: {resource: audit, actions: [read]}
+attestation:
+  allow_simulation: true
+YAML
+"$cofre" manifest sign --key "$work/alice.key" --owner alice -o "$work/ward.alice.sig" "$work/ward.yaml"
+"$cofre" manifest sign --key "$work/bob.key" --owner bob -o "$work/ward.bob.sig" "$work/ward.yaml"
+"$cofre" manifest set --sim-root "$simroot" "$work/ward.yaml" "$work/ward.alice.sig" "$work/ward.bob.sig"
+printf 'partner-api-token-%s' "$nonce" > "$work/token.txt"
+"$cofre" secret set --sim-root "$simroot" --cert "$work/ops.pem" --key "$work/ops.key" ward partner_token --from-file "$work/token.txt"
+"$cofre" status --sim-root "$simroot"
+
+echo "(a workload activates: evidence binds the nonce, its key and its binary; the launcher of issue 5 will do this)"
+root="$work/coord/root.pem"
+activate() { # $1: measurement
+  local nb nh
+  nb=$(curl -sf --cacert "$root" -X POST "$curl_url/v1/activate/challenge" | json '["nonce"]')
+  nh=$(printf %s "$nb" | base64 -d | od -An -tx1 | tr -d ' \n')
+  openssl pkey -in "$work/wl.key" -pubout -out "$work/wl.pub" 2>/dev/null
+  openssl req -new -key "$work/wl.key" -subj /CN=ignored -outform DER -out "$work/wl.csr" 2>/dev/null
+  "$cofre" evidence produce --sim-platform "$work/coord/sim/platform.pem" --nonce "$nh" --public-key "$work/wl.pub" \
+    --measurement "$1" --workload-digest "$digest" -o "$work/wl-evidence.json"
+  python3 - "$work" "$nb" "$digest" <<'PY' > "$work/activate.json"
+import base64, json, sys
+work, nonce, digest = sys.argv[1:]
+ev = json.load(open(work + "/wl-evidence.json"))
+print(json.dumps({"manifest": "ward", "service": "api", "nonce": nonce,
+  "evidence": {"format": ev["format"], "data": ev["payload"]},
+  "csr": base64.b64encode(open(work + "/wl.csr", "rb").read()).decode(), "workload_digest": digest}))
+PY
+  curl -s --cacert "$root" -X POST "$curl_url/v1/activate" -H 'Content-Type: application/json' -d @"$work/activate.json"
+}
+activate "$digest" > "$work/activated.json"
+python3 - "$work/activated.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert "spiffe_id" in r, r
+print("admitted:", r["spiffe_id"], "status", r["status"], "(SIMULATION)" if r["simulation"] else "")
+print("env:", sorted(r["config"]["env"]), "files:", sorted(r["config"]["files"]), "key files (launcher writes):", r["config"]["key_files"])
+assert r["config"]["env"]["PARTNER_TOKEN"].startswith("partner-api-token-")
+PY
+echo "(a patched binary, another measurement, is refused with the reason:)"
+activate "$(printf patched | sha256sum | cut -d' ' -f1)" | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["code"]=="refused", r; print(r["message"]); [print(" -", x) for x in r["reasons"]]'
+echo "(the audit log verifies, line by line, against the coordinator's key:)"
+"$cofre" audit verify --coordinator "$curl_url" --sim-root "$simroot" --cert "$work/ops.pem" --cert-key "$work/ops.key"
+
+say "Done: simulated evidence accepted only where simulation is allowed; real evidence verified; tampering and replay refused; tokens verified offline; a policy-governed activation admitted and a patched one refused."
