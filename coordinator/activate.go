@@ -34,7 +34,32 @@ type instanceRecord struct {
 	Service string    `json:"service"`
 	Version uint64    `json:"version"` // manifest version it was admitted under
 	Expires time.Time `json:"expires"` // of its latest certificate
-	Serial  string    `json:"serial"`
+	Serial  string    `json:"serial"`  // of its latest certificate, hex
+	// Deadline ends renewals: the instance must activate again, with fresh
+	// evidence, by then (MaxInstanceLife, or earlier if its appraisal
+	// leaned on a toleration that expires sooner).
+	Deadline time.Time `json:"deadline"`
+}
+
+// workloadTEEs are the TEEs whose evidence may be an activation's main
+// piece.
+var workloadTEEs = []attest.TEE{attest.TEESEVSNP, attest.TEETDX, attest.TEESGX, attest.TEESim}
+
+// toleratedUntil returns the earlier of deadline and the expiry of every
+// toleration res relied on: an admission that needed a toleration lasts
+// no longer than the toleration.
+func toleratedUntil(p *appraise.Policy, res *appraise.Result, deadline time.Time) time.Time {
+	for _, r := range res.Reasons {
+		if r.Toleration == "" {
+			continue
+		}
+		for _, t := range p.Tolerations {
+			if t.Field == r.Field && (t.Value == "" || t.Value == r.Actual) && t.Expires.Before(deadline) {
+				deadline = t.Expires.Time
+			}
+		}
+	}
+	return deadline
 }
 
 // Challenge returns a fresh activation nonce.
@@ -49,8 +74,10 @@ func (c *Coordinator) Challenge() api.Challenge {
 // service's package accepted, the workload digest listed (if the service
 // lists digests), and the service below its instance cap.
 func (c *Coordinator) Activate(ctx context.Context, req *api.ActivateRequest) (*api.ActivateResponse, error) {
-	ev := &Event{Kind: EventActivate, Manifest: req.Manifest, Service: req.Service, Format: req.Evidence.Format,
-		WorkloadDigest: hex.EncodeToString(req.WorkloadDigest), Simulation: req.Evidence.Format == attest.FormatSim}
+	ev := &Event{Kind: EventActivate, Manifest: clipName(req.Manifest), Service: clipName(req.Service), Format: clipName(req.Evidence.Format)}
+	if len(req.WorkloadDigest) == sha256.Size {
+		ev.WorkloadDigest = hex.EncodeToString(req.WorkloadDigest)
+	}
 	resp, err := c.activate(ctx, req, ev)
 	ev.fail(err)
 	c.metrics.activation(err)
@@ -62,16 +89,6 @@ func (c *Coordinator) Activate(ctx context.Context, req *api.ActivateRequest) (*
 
 func (c *Coordinator) activate(ctx context.Context, req *api.ActivateRequest, ev *Event) (*api.ActivateResponse, error) {
 	now := c.now()
-	if err := c.challenges.Consume(req.Nonce, now); err != nil {
-		if errors.Is(err, challenge.ErrTooMany) {
-			return nil, &Error{Status: http.StatusServiceUnavailable, Code: api.CodeInternal, Message: "too many activations in flight; retry shortly"}
-		}
-		reason := "unknown, forged or already used"
-		if errors.Is(err, challenge.ErrExpired) {
-			reason = "expired"
-		}
-		return nil, refused([]api.Reason{{Check: "nonce", Actual: reason}}, "the activation nonce is %s: ask for a new challenge", reason)
-	}
 	l, err := c.manifest(req.Manifest)
 	if err != nil {
 		var e *Error
@@ -134,15 +151,38 @@ func (c *Coordinator) activate(ctx context.Context, req *api.ActivateRequest, ev
 	if len(reasons) > 0 {
 		return nil, refused(reasons, "evidence refused")
 	}
+	// The nonce is spent only by evidence that binds it: spending it
+	// first would let anyone fill the used-nonce memory with bare
+	// requests and lock every workload out.
+	if err := c.challenges.Consume(req.Nonce, now); err != nil {
+		if errors.Is(err, challenge.ErrTooMany) {
+			return nil, &Error{Status: http.StatusServiceUnavailable, Code: api.CodeInternal, Message: "too many activations in flight; retry shortly"}
+		}
+		reason := "unknown, forged or already used"
+		if errors.Is(err, challenge.ErrExpired) {
+			reason = "expired"
+		}
+		return nil, refused([]api.Reason{{Check: "nonce", Actual: reason}}, "the activation nonce is %s: ask for a new challenge", reason)
+	}
 	primary := claims[0]
-	ev.TEE, ev.Measurement, ev.Simulation = primary.TEE.String(), primary.Measurement.String(), primary.TEE == attest.TEESim
+	ev.TEE, ev.Measurement = primary.TEE.String(), primary.Measurement.String()
+	for _, cl := range claims {
+		ev.Simulation = ev.Simulation || cl.TEE == attest.TEESim
+	}
+	// The main evidence must come from a CPU TEE that isolates the
+	// workload: a GPU or a (hypervisor-run) vTPM alone does not.
+	if !slices.Contains(workloadTEEs, primary.TEE) {
+		return nil, refused([]api.Reason{{Check: "cpu0: tee", Field: "tee", Expected: "sevsnp, tdx, sgx or sim", Actual: primary.TEE.String()}}, "the main evidence does not attest a workload TEE")
+	}
 
 	// Appraisal under the service's package.
 	policy := l.policies[svc.Package]
 	submods := make(map[string]token.Submod, len(claims))
+	deadline := now.Add(c.cfg.MaxInstanceLife)
 	for i, cl := range claims {
 		res := appraise.Appraise(cl, policy, now)
 		submods[submodName(i)] = token.NewSubmod(cl, res)
+		deadline = toleratedUntil(policy, res, deadline)
 		if !res.Accepted() {
 			for _, r := range res.Reasons {
 				if r.Tier == ear.TrustTierContraindicated || r.Tier == ear.TrustTierNone {
@@ -168,7 +208,7 @@ func (c *Coordinator) activate(ctx context.Context, req *api.ActivateRequest, ev
 	instance := newInstanceID()
 	id := pki.SPIFFEID{TrustDomain: c.cfg.TrustDomain, Manifest: l.m.Name, Service: req.Service, Instance: instance}
 	ev.Instance, ev.SPIFFEID = instance, id.String()
-	leaf, err := l.inter.IssueWorkload(csr, id, nil, nil, now, c.cfg.CertLifetime)
+	leaf, err := l.inter.IssueWorkload(csr, id, nil, nil, now, min(c.cfg.CertLifetime, deadline.Sub(now)))
 	if err != nil {
 		var ke *pki.KeyError
 		if errors.As(err, &ke) {
@@ -179,7 +219,7 @@ func (c *Coordinator) activate(ctx context.Context, req *api.ActivateRequest, ev
 	}
 	ev.Serial = leaf.SerialNumber.Text(16)
 	vals := &renderValues{c: c, l: l, now: now, host: req.HostParams,
-		workload: manifest.WorkloadValues{Cert: leaf, Chain: []*x509.Certificate{l.inter.Certificate()}, Roots: []*x509.Certificate{c.root.Certificate()}, SPIFFEID: id.String()}}
+		workload: manifest.WorkloadValues{Cert: leaf, Chain: []*x509.Certificate{l.inter.Certificate()}, Roots: []*x509.Certificate{l.mroot.Certificate()}, SPIFFEID: id.String()}}
 	rendered, err := l.m.Render(req.Service, vals)
 	if err != nil {
 		var e *Error
@@ -206,7 +246,7 @@ func (c *Coordinator) activate(ctx context.Context, req *api.ActivateRequest, ev
 	}
 
 	// Last, the instance slot: counted and taken in one transaction.
-	rec := instanceRecord{Service: req.Service, Version: l.m.Version, Expires: leaf.NotAfter, Serial: ev.Serial}
+	rec := instanceRecord{Service: req.Service, Version: l.m.Version, Expires: leaf.NotAfter, Serial: ev.Serial, Deadline: deadline}
 	if err := c.admit(l.m.Name, instance, rec, svc.MaxInstances, now); err != nil {
 		return nil, err
 	}
@@ -215,7 +255,7 @@ func (c *Coordinator) activate(ctx context.Context, req *api.ActivateRequest, ev
 		SPIFFEID:    id.String(),
 		Certificate: leaf.Raw,
 		Chain:       [][]byte{l.inter.Certificate().Raw},
-		Root:        c.root.Certificate().Raw,
+		Root:        l.mroot.Certificate().Raw,
 		Expires:     leaf.NotAfter,
 		Config: api.Config{
 			Command:   rendered.Command,
@@ -304,6 +344,9 @@ func (c *Coordinator) volumes(l *loaded, svc manifest.Service) (map[string]api.V
 		val, err := c.secretValue(l, v.Key, nil)
 		if err != nil {
 			return nil, err
+		}
+		if len(val.Bytes) != 32 {
+			return nil, forbidden("volume %q: key secret %q is %d bytes, want 32", name, v.Key, len(val.Bytes))
 		}
 		out[name] = api.Volume{Path: v.Path, Key: slices.Clone(val.Bytes), Scratch: v.Scratch}
 	}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/cofre-cc/cofre/coordinator/api"
 	"github.com/cofre-cc/cofre/coordinator/store"
@@ -42,7 +43,9 @@ func (c *Coordinator) openAudit(key crypto.Signer, lost bool) error {
 			c.log.Warn("audit log of the lost state kept aside; a new chain starts", "old", old)
 		}
 	}
-	vopts := auditlog.VerifyOptions{}
+	// Every line must be signed: a line the host appends without a
+	// signature would otherwise become part of the chain.
+	vopts := auditlog.VerifyOptions{RequireSignatures: true}
 	var head auditlog.Head
 	err := c.store.View(func(tx *store.Tx) error {
 		b, err := tx.Get(store.Global, tableAudit, keyAuditHead)
@@ -51,11 +54,12 @@ func (c *Coordinator) openAudit(key crypto.Signer, lost bool) error {
 		}
 		return json.Unmarshal(b, &head)
 	})
-	switch {
-	case err == nil:
+	if err != nil {
+		// The head is written with the global state: missing, it was removed.
+		return fmt.Errorf("coordinator: audit head (tampered?): %w", err)
+	}
+	if head.Seq > 0 {
 		vopts.Head = &head
-	case !errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("coordinator: audit head: %w", err)
 	}
 	l, err := auditlog.Open(path, auditlog.Options{Signer: key, Verify: vopts})
 	if err != nil {
@@ -63,6 +67,35 @@ func (c *Coordinator) openAudit(key crypto.Signer, lost bool) error {
 	}
 	c.audit, c.auditKey = l, key
 	return nil
+}
+
+// auditHeadEvery is how often the audit head is copied into the sealed
+// store while the coordinator runs. A host that kills the coordinator and
+// cuts the log can remove at most this much of it undetected at the next
+// start; auditors' signed heads cover the rest.
+const auditHeadEvery = time.Second
+
+// keepAuditHead copies the audit head into the sealed store whenever it
+// moved, until Close.
+func (c *Coordinator) keepAuditHead() {
+	defer close(c.headsDone)
+	t := time.NewTicker(auditHeadEvery)
+	defer t.Stop()
+	saved := c.audit.Head()
+	for {
+		select {
+		case <-c.stopHeads:
+			return
+		case <-t.C:
+		}
+		if h := c.audit.Head(); h != saved && c.audit.Err() == nil {
+			if err := c.saveAuditHead(); err != nil {
+				c.log.Error("save audit head", "err", err)
+				continue
+			}
+			saved = h
+		}
+	}
 }
 
 // appendAudit appends ev to the audit log.

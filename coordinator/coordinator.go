@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -59,6 +60,11 @@ type Config struct {
 	// CertLifetime is the lifetime of workload certificates. Default 1h;
 	// launchers renew before expiry.
 	CertLifetime time.Duration
+	// MaxInstanceLife is how long an instance may renew its certificate
+	// before it must activate again with fresh evidence (so a toleration
+	// or TCB status that ran out, or a revoked platform, stops it).
+	// Default 24h.
+	MaxInstanceLife time.Duration
 	// TokenLifetime is the lifetime of workload tokens. Default 1h.
 	TokenLifetime time.Duration
 	// ChallengeLifetime is how long an activation nonce is valid.
@@ -102,6 +108,9 @@ func (c *Config) setDefaults() error {
 	if c.CertLifetime <= 0 {
 		c.CertLifetime = time.Hour
 	}
+	if c.MaxInstanceLife <= 0 {
+		c.MaxInstanceLife = 24 * time.Hour
+	}
 	if c.TokenLifetime <= 0 {
 		c.TokenLifetime = time.Hour
 	}
@@ -140,6 +149,8 @@ const (
 	keyAuditKey  = "key"
 	keyAuditHead = "head"
 	keyKeySet    = "keyset"
+	// keyInitialized marks a complete global state (in tableCA).
+	keyInitialized = "initialized"
 )
 
 // Coordinator is the coordinator service. Create it with New; it is safe
@@ -166,6 +177,9 @@ type Coordinator struct {
 	mu        sync.RWMutex // guards manifests, locked and shares
 	manifests map[string]*loaded
 	locked    map[string]bool
+	stopHeads chan struct{} // closed by Close: stops keepAuditHead
+	headsDone chan struct{} // closed when keepAuditHead has returned
+
 	// shares holds recovery shares received for locked manifests, by
 	// manifest and holder, until the threshold is reached.
 	shares map[string]map[string][]byte
@@ -216,7 +230,13 @@ func (c *Coordinator) open() error {
 	lost := false
 	switch {
 	case err == nil:
-		if err := st.Unlock(store.Global, dk); err != nil {
+		err := st.Unlock(store.Global, dk)
+		if errors.Is(err, store.ErrNotFound) {
+			// The data key was made but the first start stopped before
+			// the global namespace: finish it.
+			err = st.CreateNamespace(store.Global, dk)
+		}
+		if err != nil {
 			return fmt.Errorf("coordinator: the data key does not open the store: %w", err)
 		}
 	case errors.Is(err, os.ErrNotExist):
@@ -246,7 +266,7 @@ func (c *Coordinator) open() error {
 	clear(dk)
 
 	now := c.now()
-	auditKey, err := c.loadOrCreateGlobals(now)
+	auditKey, initialized, err := c.loadOrCreateGlobals(now)
 	if err != nil {
 		return err
 	}
@@ -256,97 +276,132 @@ func (c *Coordinator) open() error {
 	if err := c.loadManifests(); err != nil {
 		return err
 	}
+	kind := EventStart
 	if lost {
-		return c.record(context.Background(), &Event{Kind: EventSealingKeyLost})
+		kind = EventSealingKeyLost
 	}
-	return c.record(context.Background(), &Event{Kind: EventStart})
+	if err := c.record(context.Background(), &Event{Kind: kind, Granted: true, Message: initialized}); err != nil {
+		return err
+	}
+	if err := c.saveAuditHead(); err != nil {
+		return fmt.Errorf("coordinator: audit head: %w", err)
+	}
+	c.stopHeads = make(chan struct{})
+	c.headsDone = make(chan struct{})
+	go c.keepAuditHead()
+	return nil
 }
 
 // loadOrCreateGlobals reads the root CA, the audit key and the token keys
-// from the global namespace, creating what is missing, and returns the
-// audit key.
-func (c *Coordinator) loadOrCreateGlobals(now time.Time) (crypto.Signer, error) {
-	var auditKey crypto.Signer
-	err := c.store.Update(func(tx *store.Tx) error {
-		b, err := tx.Get(store.Global, tableCA, keyRoot)
+// from the global namespace, and returns the audit key. They are made,
+// with a marker, in one transaction the first time (or after a lost
+// sealing key); once the marker exists, a missing item is tampering and
+// the coordinator refuses to start rather than mint a new root or audit
+// key behind its users' backs. initialized describes what was made, if
+// anything.
+func (c *Coordinator) loadOrCreateGlobals(now time.Time) (auditKey crypto.Signer, initialized string, err error) {
+	err = c.store.Update(func(tx *store.Tx) error {
+		_, err := tx.Get(store.Global, tableCA, keyInitialized)
 		switch {
-		case err == nil:
-			if c.root, err = pki.ParseCA(b); err != nil {
-				return fmt.Errorf("root CA: %w", err)
-			}
 		case errors.Is(err, store.ErrNotFound):
-			if c.root, err = pki.NewRoot(c.cfg.TrustDomain, now); err != nil {
-				return err
-			}
-			if b, err = c.root.Marshal(); err != nil {
-				return err
-			}
-			if err := tx.Put(store.Global, tableCA, keyRoot, b); err != nil {
-				return err
-			}
-		default:
-			return err
-		}
-
-		b, err = tx.Get(store.Global, tableAudit, keyAuditKey)
-		switch {
-		case err == nil:
-			k, err := x509.ParsePKCS8PrivateKey(b)
-			if err != nil {
-				return fmt.Errorf("audit key: %w", err)
-			}
-			var ok bool
-			if auditKey, ok = k.(crypto.Signer); !ok {
-				return errors.New("audit key: not a signing key")
-			}
-		case errors.Is(err, store.ErrNotFound):
-			k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-			if err != nil {
-				return err
-			}
-			if b, err = x509.MarshalPKCS8PrivateKey(k); err != nil {
-				return err
-			}
-			if err := tx.Put(store.Global, tableAudit, keyAuditKey, b); err != nil {
-				return err
-			}
-			auditKey = k
-		default:
-			return err
-		}
-
-		b, err = tx.Get(store.Global, tableTokens, keyKeySet)
-		switch {
-		case err == nil:
-			if c.tokenKeys, err = token.UnmarshalKeySet(b); err != nil {
-				return fmt.Errorf("token keys: %w", err)
-			}
-		case errors.Is(err, store.ErrNotFound):
-			if c.tokenKeys, err = token.NewKeySet(token.ES256, now); err != nil {
-				return err
-			}
-			if b, err = c.tokenKeys.MarshalBinary(); err != nil {
-				return err
-			}
-			return tx.Put(store.Global, tableTokens, keyKeySet, b)
-		default:
+			initialized = "new global state: root CA, audit key and token keys generated"
+			return c.createGlobals(tx, now)
+		case err != nil:
 			return err
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("coordinator: global state: %w", err)
+		return nil, "", fmt.Errorf("coordinator: global state: %w", err)
+	}
+	err = c.store.View(func(tx *store.Tx) error {
+		b, err := tx.Get(store.Global, tableCA, keyRoot)
+		if err != nil {
+			return fmt.Errorf("root CA: %w", err)
+		}
+		if c.root, err = pki.ParseCA(b); err != nil {
+			return fmt.Errorf("root CA: %w", err)
+		}
+		if b, err = tx.Get(store.Global, tableAudit, keyAuditKey); err != nil {
+			return fmt.Errorf("audit key: %w", err)
+		}
+		k, err := x509.ParsePKCS8PrivateKey(b)
+		if err != nil {
+			return fmt.Errorf("audit key: %w", err)
+		}
+		var ok bool
+		if auditKey, ok = k.(crypto.Signer); !ok {
+			return errors.New("audit key: not a signing key")
+		}
+		if b, err = tx.Get(store.Global, tableTokens, keyKeySet); err != nil {
+			return fmt.Errorf("token keys: %w", err)
+		}
+		if c.tokenKeys, err = token.UnmarshalKeySet(b); err != nil {
+			return fmt.Errorf("token keys: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("coordinator: global state (tampered, or from another version): %w", err)
 	}
 	c.issuer = token.NewIssuer(c.tokenKeys)
 	spki, err := x509.MarshalPKIXPublicKey(c.root.Certificate().PublicKey)
 	if err != nil {
-		return nil, fmt.Errorf("coordinator: root key: %w", err)
+		return nil, "", fmt.Errorf("coordinator: root key: %w", err)
 	}
 	c.rootSPKI = spki
 	if c.serverCert, err = pki.ServerCertificate(c.root, c.cfg.Hosts, now); err != nil {
-		return nil, fmt.Errorf("coordinator: server certificate: %w", err)
+		return nil, "", fmt.Errorf("coordinator: server certificate: %w", err)
 	}
-	return auditKey, nil
+	return auditKey, initialized, nil
+}
+
+// createGlobals makes the root CA, the audit key, the token keys, an
+// empty audit head and the marker that says they exist.
+func (c *Coordinator) createGlobals(tx *store.Tx, now time.Time) error {
+	root, err := pki.NewRoot(c.cfg.TrustDomain, now)
+	if err != nil {
+		return err
+	}
+	rootBytes, err := root.Marshal()
+	if err != nil {
+		return err
+	}
+	ak, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	akBytes, err := x509.MarshalPKCS8PrivateKey(ak)
+	if err != nil {
+		return err
+	}
+	keys, err := token.NewKeySet(token.ES256, now)
+	if err != nil {
+		return err
+	}
+	ksBytes, err := keys.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	head, err := json.Marshal(auditlog.Head{})
+	if err != nil {
+		return err
+	}
+	for _, p := range []struct {
+		table, key string
+		val        []byte
+	}{
+		{tableCA, keyRoot, rootBytes},
+		{tableAudit, keyAuditKey, akBytes},
+		{tableAudit, keyAuditHead, head},
+		{tableTokens, keyKeySet, ksBytes},
+		{tableCA, keyInitialized, []byte(now.UTC().Format(time.RFC3339))},
+	} {
+		if err := tx.Put(store.Global, p.table, p.key, p.val); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RootCertificate returns the coordinator's root CA certificate: workload
@@ -362,6 +417,10 @@ func (c *Coordinator) Simulation() bool { return c.simulation }
 // Close closes the store and the audit log.
 func (c *Coordinator) Close() error {
 	var errs []error
+	if c.stopHeads != nil {
+		close(c.stopHeads)
+		<-c.headsDone
+	}
 	errs = append(errs, c.closeAudit())
 	if c.store != nil {
 		errs = append(errs, c.store.Close())

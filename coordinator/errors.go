@@ -104,3 +104,14 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// clipName bounds a name taken from a request before it reaches an audit
+// line or an error: names in manifests are short, and a request must not
+// make audit lines (fsynced, kept forever) large.
+func clipName(s string) string {
+	const max = 128
+	if len(s) > max {
+		return s[:max] + "…"
+	}
+	return s
+}

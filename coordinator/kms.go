@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -9,8 +10,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/cofre-cc/cofre/coordinator/api"
 	"github.com/cofre-cc/cofre/coordinator/pki"
@@ -38,21 +41,31 @@ const wrappedPrefix = "cofre-kms-v1."
 // workload authenticates a workload by its certificate chain (leaf first):
 // it must chain to the root through the manifest's CURRENT intermediate
 // (after an update, workloads re-activate), and name a live instance.
-func (c *Coordinator) workload(chain []*x509.Certificate) (*loaded, pki.SPIFFEID, error) {
+func (c *Coordinator) workload(chain []*x509.Certificate) (*loaded, pki.SPIFFEID, *instanceRecord, error) {
 	if len(chain) == 0 {
-		return nil, pki.SPIFFEID{}, unauthorized("a workload client certificate is required")
+		return nil, pki.SPIFFEID{}, nil, unauthorized("a workload client certificate is required")
 	}
 	now := c.now()
-	id, err := pki.VerifyWorkload(chain, c.root.Certificate(), now)
+	// The leaf names its manifest; the chain is then verified against
+	// that manifest's root, so a name it claims is only a lookup key.
+	claimed, err := leafSPIFFEID(chain[0])
 	if err != nil {
-		return nil, pki.SPIFFEID{}, unauthorized("workload certificate: %s", clip(err.Error()))
+		return nil, pki.SPIFFEID{}, nil, unauthorized("workload certificate: %s", clip(err.Error()))
 	}
-	l, err := c.manifest(id.Manifest)
+	l, err := c.manifest(claimed.Manifest)
 	if err != nil {
-		return nil, id, err
+		return nil, pki.SPIFFEID{}, nil, unauthorized("workload certificate: %s", clip(err.Error()))
 	}
-	if len(chain) < 2 || !chain[1].Equal(l.inter.Certificate()) {
-		return nil, id, unauthorized("workload certificate: manifest %q was updated since this instance was admitted: activate again", id.Manifest)
+	id, err := pki.VerifyWorkload(chain, l.mroot.Certificate(), now)
+	if err != nil {
+		return nil, pki.SPIFFEID{}, nil, unauthorized("workload certificate: %s", clip(err.Error()))
+	}
+	// The leaf itself must be signed by the manifest's current
+	// intermediate: what the chain presents next to it proves nothing (a
+	// client may send any certificates), and after an update only the
+	// new version's workloads are admitted.
+	if err := chain[0].CheckSignatureFrom(l.inter.Certificate()); err != nil {
+		return nil, id, nil, unauthorized("workload certificate: not issued under manifest %q version %d: activate again", id.Manifest, l.m.Version)
 	}
 	var rec instanceRecord
 	err = c.store.View(func(tx *store.Tx) error {
@@ -64,21 +77,33 @@ func (c *Coordinator) workload(chain []*x509.Certificate) (*loaded, pki.SPIFFEID
 	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return nil, id, unauthorized("instance %s is not admitted", id.Instance)
+		return nil, id, nil, unauthorized("instance %s is not admitted", id.Instance)
 	case err != nil:
 		c.log.Error("read instance", "err", err)
-		return nil, id, errInternal
+		return nil, id, nil, errInternal
 	}
-	if rec.Service != id.Service || !rec.Expires.After(now) {
-		return nil, id, unauthorized("instance %s is not live", id.Instance)
+	switch {
+	case rec.Service != id.Service, rec.Version != l.m.Version:
+		return nil, id, nil, unauthorized("instance %s was not admitted under manifest %q version %d: activate again", id.Instance, id.Manifest, l.m.Version)
+	case rec.Serial != chain[0].SerialNumber.Text(16):
+		return nil, id, nil, unauthorized("instance %s: this certificate was superseded by a renewal", id.Instance)
+	case !rec.Expires.After(now):
+		return nil, id, nil, unauthorized("instance %s is not live", id.Instance)
 	}
-	return l, id, nil
+	return l, id, &rec, nil
+}
+
+func leafSPIFFEID(leaf *x509.Certificate) (pki.SPIFFEID, error) {
+	if len(leaf.URIs) != 1 {
+		return pki.SPIFFEID{}, fmt.Errorf("%d URI SANs, want 1", len(leaf.URIs))
+	}
+	return pki.ParseSPIFFEID(leaf.URIs[0].String())
 }
 
 // KMS performs a wrap, unwrap or generate-data-key for a workload whose
 // service is granted the master key.
 func (c *Coordinator) KMS(ctx context.Context, op string, req *api.KMSRequest, chain []*x509.Certificate) (*api.KMSResponse, error) {
-	ev := &Event{Kind: EventKMS, Op: op, Key: req.Key}
+	ev := &Event{Kind: EventKMS, Op: op, Key: clipName(req.Key)}
 	resp, err := c.kms(op, req, chain, ev)
 	ev.fail(err)
 	if rerr := c.record(ctx, ev); rerr != nil && err == nil {
@@ -88,7 +113,7 @@ func (c *Coordinator) KMS(ctx context.Context, op string, req *api.KMSRequest, c
 }
 
 func (c *Coordinator) kms(op string, req *api.KMSRequest, chain []*x509.Certificate, ev *Event) (*api.KMSResponse, error) {
-	l, id, err := c.workload(chain)
+	l, id, _, err := c.workload(chain)
 	ev.Manifest, ev.Service, ev.Instance = id.Manifest, id.Service, id.Instance
 	if err != nil {
 		return nil, err
@@ -104,6 +129,9 @@ func (c *Coordinator) kms(op string, req *api.KMSRequest, chain []*x509.Certific
 	master, err := c.secretValue(l, req.Key, nil)
 	if err != nil {
 		return nil, err
+	}
+	if n := len(master.Bytes); n != 16 && n != 24 && n != 32 {
+		return nil, forbidden("secret %q is not an AES key", req.Key)
 	}
 	block, err := aes.NewCipher(master.Bytes)
 	if err != nil {
@@ -167,10 +195,14 @@ func (c *Coordinator) Renew(ctx context.Context, req *api.RenewRequest, chain []
 }
 
 func (c *Coordinator) renew(req *api.RenewRequest, chain []*x509.Certificate, ev *Event) (*api.RenewResponse, error) {
-	l, id, err := c.workload(chain)
+	l, id, rec, err := c.workload(chain)
 	ev.Manifest, ev.Service, ev.Instance, ev.SPIFFEID = id.Manifest, id.Service, id.Instance, id.String()
 	if err != nil {
 		return nil, err
+	}
+	now := c.now()
+	if !rec.Deadline.After(now) {
+		return nil, unauthorized("instance %s reached its renewal deadline (%s): activate again with fresh evidence", id.Instance, rec.Deadline.UTC().Format(time.RFC3339))
 	}
 	csr, err := x509.ParseCertificateRequest(req.CSR)
 	if err != nil {
@@ -179,14 +211,18 @@ func (c *Coordinator) renew(req *api.RenewRequest, chain []*x509.Certificate, ev
 	if err := csr.CheckSignature(); err != nil {
 		return nil, badRequest("csr: signature: %s", clip(err.Error()))
 	}
-	now := c.now()
-	leaf, err := l.inter.IssueWorkload(csr, id, nil, nil, now, c.cfg.CertLifetime)
+	// The evidence bound one key: renewal certifies that key and no other.
+	if !bytes.Equal(csr.RawSubjectPublicKeyInfo, chain[0].RawSubjectPublicKeyInfo) {
+		return nil, badRequest("csr: a renewal keeps the attested key; activate again for a new one")
+	}
+	leaf, err := l.inter.IssueWorkload(csr, id, nil, nil, now, min(c.cfg.CertLifetime, rec.Deadline.Sub(now)))
 	if err != nil {
 		return nil, badRequest("csr: %s", clip(err.Error()))
 	}
 	ev.Serial = leaf.SerialNumber.Text(16)
-	rec := instanceRecord{Service: id.Service, Version: l.m.Version, Expires: leaf.NotAfter, Serial: ev.Serial}
-	b, err := json.Marshal(rec)
+	next := *rec
+	next.Expires, next.Serial = leaf.NotAfter, ev.Serial
+	b, err := json.Marshal(next)
 	if err != nil {
 		return nil, errInternal
 	}

@@ -33,13 +33,14 @@ const (
 	tableInstances = "instances" // instance ID → instanceRecord
 	keyCurrent     = "current"
 	keyInfo        = "info"
+	keyExports     = "exports" // exportPins (in tableManifest)
 	keyInter       = "intermediate"
+	keyMRoot       = "root" // the manifest's own root CA
 )
 
 // Public-namespace tables: what is safe in clear.
 const (
-	tableIndex    = "manifests" // manifest name → api.ManifestSummary (without Locked)
-	tableRecovery = "recovery"  // manifest name → seal.RecoveryRecord
+	tableRecovery = "recovery" // manifest name → seal.RecoveryRecord
 )
 
 // loaded is a manifest in force, with what activation needs precomputed.
@@ -49,14 +50,24 @@ type loaded struct {
 	doc      []byte
 	hash     [32]byte
 	info     api.ManifestInfo
-	inter    *pki.CA
+	mroot    *pki.CA                     // the manifest's root: what its workloads trust for peers
+	inter    *pki.CA                     // the current version's intermediate, under mroot
 	policies map[string]*appraise.Policy // by package name
 	users    map[[32]byte]string         // SHA-256 of a user's SPKI → user name
 	secrets  map[string]*secrets.Value   // shared values
+	// genesis is the hex SHA-256 of the manifest's version 1: its identity
+	// across updates (a name can be lost and registered again; a genesis
+	// cannot).
+	genesis string
+	// exports pins each exported secret's importers: secret → importing
+	// manifest → its genesis when this version was uploaded.
+	exports exportPins
 }
 
-func newLoaded(m *manifest.Manifest, doc []byte, info api.ManifestInfo, inter *pki.CA, vals map[string]*secrets.Value) (*loaded, error) {
-	l := &loaded{m: m, doc: doc, hash: manifest.Hash(doc), info: info, inter: inter,
+type exportPins map[string]map[string]string
+
+func newLoaded(m *manifest.Manifest, doc []byte, info api.ManifestInfo, mroot, inter *pki.CA, vals map[string]*secrets.Value, genesis string, exports exportPins) (*loaded, error) {
+	l := &loaded{m: m, doc: doc, hash: manifest.Hash(doc), info: info, mroot: mroot, inter: inter, genesis: genesis, exports: exports,
 		policies: make(map[string]*appraise.Policy, len(m.Packages)),
 		users:    make(map[[32]byte]string, len(m.Users)),
 		secrets:  vals,
@@ -79,20 +90,28 @@ func versionKey(v uint64) string { return fmt.Sprintf("%020d", v) }
 // loadManifests installs every manifest whose namespace key the global
 // state holds; the others are locked (awaiting recovery).
 func (c *Coordinator) loadManifests() error {
+	namespaces, err := c.store.Namespaces()
+	if err != nil {
+		return fmt.Errorf("coordinator: manifests: %w", err)
+	}
 	keys := make(map[string][]byte)
-	err := c.store.View(func(tx *store.Tx) error {
-		return tx.ForEach(store.Public, tableIndex, func(name string, _ []byte) error {
-			key, err := tx.Get(store.Global, tableNSKeys, name)
-			switch {
-			case errors.Is(err, store.ErrNotFound):
-				c.locked[name] = true
-				return nil
-			case err != nil:
-				return err
-			}
+	err = c.store.View(func(tx *store.Tx) error {
+		// The sealed key table says which manifests this state holds; a
+		// manifest namespace without a key awaits recovery.
+		if err := tx.ForEach(store.Global, tableNSKeys, func(name string, key []byte) error {
 			keys[name] = key
 			return nil
-		})
+		}); err != nil {
+			return err
+		}
+		for _, ns := range namespaces {
+			if name, ok := ns.ManifestName(); ok {
+				if _, known := keys[name]; !known {
+					c.locked[name] = true
+				}
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("coordinator: manifests: %w", err)
@@ -102,7 +121,7 @@ func (c *Coordinator) loadManifests() error {
 		err := c.store.Unlock(store.Manifest(name), key)
 		clear(key)
 		if err != nil {
-			return fmt.Errorf("coordinator: manifest %q: %w", name, err)
+			return fmt.Errorf("coordinator: manifest %q (tampered?): %w", name, err)
 		}
 	}
 	return c.store.View(func(tx *store.Tx) error {
@@ -144,6 +163,16 @@ func (c *Coordinator) readLoaded(tx *store.Tx, name string) (*loaded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("intermediate CA: %w", err)
 	}
+	if b, err = tx.Get(ns, tableCA, keyMRoot); err != nil {
+		return nil, err
+	}
+	mroot, err := pki.ParseCA(b)
+	if err != nil {
+		return nil, fmt.Errorf("manifest root CA: %w", err)
+	}
+	if mroot.Manifest() != name || inter.Manifest() != name || inter.Certificate().CheckSignatureFrom(mroot.Certificate()) != nil {
+		return nil, fmt.Errorf("the CAs stored for %q do not belong to it", name)
+	}
 	vals := make(map[string]*secrets.Value)
 	if err := tx.ForEach(ns, tableSecrets, func(k string, v []byte) error {
 		val, err := secrets.UnmarshalValue(v)
@@ -155,7 +184,22 @@ func (c *Coordinator) readLoaded(tx *store.Tx, name string) (*loaded, error) {
 	}); err != nil {
 		return nil, err
 	}
-	return newLoaded(m, doc, info, inter, vals)
+	b, err = tx.Get(ns, tableHistory, versionKey(1))
+	if err != nil {
+		return nil, fmt.Errorf("version 1: %w", err)
+	}
+	var first api.ManifestInfo
+	if err := json.Unmarshal(b, &first); err != nil {
+		return nil, fmt.Errorf("version 1: %w", err)
+	}
+	var exports exportPins
+	if b, err = tx.Get(ns, tableManifest, keyExports); err != nil {
+		return nil, fmt.Errorf("exports: %w", err)
+	}
+	if err := json.Unmarshal(b, &exports); err != nil {
+		return nil, fmt.Errorf("exports: %w", err)
+	}
+	return newLoaded(m, doc, info, mroot, inter, vals, first.SHA256, exports)
 }
 
 // manifest returns the manifest in force named name, or an API error.
@@ -184,7 +228,7 @@ func (c *Coordinator) manifest(name string) (*loaded, error) {
 // name is the manifest name the caller addressed; the document must carry
 // the same name.
 func (c *Coordinator) SetManifest(ctx context.Context, name string, up *api.ManifestUpload) (*api.ManifestInfo, error) {
-	ev := &Event{Kind: EventManifestSet, Manifest: name}
+	ev := &Event{Kind: EventManifestSet, Manifest: clipName(name)}
 	info, err := c.setManifest(name, up, ev)
 	ev.fail(err)
 	if rerr := c.record(ctx, ev); rerr != nil && err == nil {
@@ -246,14 +290,22 @@ func (c *Coordinator) setManifest(name string, up *api.ManifestUpload, ev *Event
 		return nil, err
 	}
 	ev.Signers = signerNames(sigs)
+	exports, err := c.pinExports(m)
+	if err != nil {
+		return nil, err
+	}
 
 	now := c.now()
 	var prevVals map[string]*secrets.Value
 	var prevM *manifest.Manifest
+	var mroot *pki.CA
 	if prev != nil {
-		prevVals, prevM = prev.secrets, prev.m
+		prevVals, prevM, mroot = prev.secrets, prev.m, prev.mroot
+	} else if mroot, err = pki.NewManifestRoot(c.cfg.TrustDomain, m.Name, now); err != nil {
+		c.log.Error("new manifest root CA", "manifest", m.Name, "err", err)
+		return nil, errInternal
 	}
-	inter, err := c.root.NewIntermediate(m.Name, m.Version, now)
+	inter, err := mroot.NewIntermediate(m.Name, m.Version, now)
 	if err != nil {
 		c.log.Error("new intermediate CA", "manifest", m.Name, "err", err)
 		return nil, errInternal
@@ -264,11 +316,18 @@ func (c *Coordinator) setManifest(name string, up *api.ManifestUpload, ev *Event
 	}
 	info := api.ManifestInfo{Name: m.Name, Version: m.Version, SHA256: hex.EncodeToString(hash[:]),
 		Predecessor: m.Predecessor, Time: now.UTC(), Signers: ev.Signers}
-	if err := c.commitManifest(m, up.Document, info, inter, vals, prev == nil); err != nil {
+	genesis := info.SHA256
+	if prev != nil {
+		genesis = prev.genesis
+	}
+	if err := c.commitManifest(m, up.Document, info, mroot, inter, vals, exports, prev == nil); err != nil {
+		if errors.Is(err, store.ErrExists) {
+			return nil, conflict("manifest %q exists in this coordinator's state (locked, awaiting recovery): its name cannot be taken", m.Name)
+		}
 		c.log.Error("store manifest", "manifest", m.Name, "err", err)
 		return nil, errInternal
 	}
-	l, err := newLoaded(m, up.Document, info, inter, vals)
+	l, err := newLoaded(m, up.Document, info, mroot, inter, vals, genesis, exports)
 	if err != nil {
 		c.log.Error("install manifest", "manifest", m.Name, "err", err)
 		return nil, errInternal
@@ -278,6 +337,27 @@ func (c *Coordinator) setManifest(name string, up *api.ManifestUpload, ev *Event
 	c.mu.Unlock()
 	c.log.Info("manifest in force", "manifest", m.Name, "version", m.Version, "sha256", info.SHA256)
 	return &info, nil
+}
+
+// pinExports binds every export_to name of m to that manifest's genesis
+// now. An export names a manifest that must already be in force: a name
+// that does not exist yet, or that is later lost and registered again by
+// someone else, never receives the secret.
+func (c *Coordinator) pinExports(m *manifest.Manifest) (exportPins, error) {
+	pins := exportPins{}
+	for name, s := range m.Secrets {
+		for _, to := range s.ExportTo {
+			imp, err := c.manifest(to)
+			if err != nil {
+				return nil, conflict("secret %q is exported to manifest %q, which is not in force here: create that manifest first", name, to)
+			}
+			if pins[name] == nil {
+				pins[name] = make(map[string]string)
+			}
+			pins[name][to] = imp.genesis
+		}
+	}
+	return pins, nil
 }
 
 func signerNames(sigs []manifest.Signature) []string {
@@ -363,16 +443,13 @@ func shared(s manifest.Secret) bool {
 // commitManifest writes a manifest version and everything that goes with
 // it in one transaction: a crash leaves either the old version in force
 // or the new one, never a mix.
-func (c *Coordinator) commitManifest(m *manifest.Manifest, doc []byte, info api.ManifestInfo, inter *pki.CA, vals map[string]*secrets.Value, first bool) error {
+func (c *Coordinator) commitManifest(m *manifest.Manifest, doc []byte, info api.ManifestInfo, mroot, inter *pki.CA, vals map[string]*secrets.Value, exports exportPins, first bool) error {
 	ns := store.Manifest(m.Name)
 	var nsKey []byte
 	if first {
 		nsKey = make([]byte, 32)
 		rand.Read(nsKey)
 		defer clear(nsKey)
-		if err := c.store.ResetNamespace(ns, nsKey); err != nil {
-			return err
-		}
 	}
 	var rec []byte
 	if m.Recovery != nil {
@@ -404,12 +481,22 @@ func (c *Coordinator) commitManifest(m *manifest.Manifest, doc []byte, info api.
 	if err != nil {
 		return err
 	}
-	summary, err := json.Marshal(api.ManifestSummary{Name: m.Name, Version: m.Version, SHA256: info.SHA256})
+	mrootBytes, err := mroot.Marshal()
+	if err != nil {
+		return err
+	}
+	exportsJSON, err := json.Marshal(exports)
 	if err != nil {
 		return err
 	}
 	return c.store.Update(func(tx *store.Tx) error {
 		if first {
+			// The namespace, its key and the first version commit
+			// together. A namespace that already exists (a locked
+			// manifest, or one left by an earlier state) is never reused.
+			if err := tx.CreateNamespace(ns, nsKey); err != nil {
+				return err
+			}
 			if err := tx.Put(store.Global, tableNSKeys, m.Name, nsKey); err != nil {
 				return err
 			}
@@ -424,7 +511,8 @@ func (c *Coordinator) commitManifest(m *manifest.Manifest, doc []byte, info api.
 			{ns, tableHistory, versionKey(m.Version), infoJSON},
 			{ns, tableDocs, versionKey(m.Version), doc},
 			{ns, tableCA, keyInter, interBytes},
-			{store.Public, tableIndex, m.Name, summary},
+			{ns, tableCA, keyMRoot, mrootBytes},
+			{ns, tableManifest, keyExports, exportsJSON},
 		}
 		for _, p := range puts {
 			if err := tx.Put(p.ns, p.table, p.key, p.val); err != nil {

@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"strings"
@@ -179,8 +180,12 @@ func TestKMS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tampered := []byte(gen.Wrapped)
-	tampered[len(tampered)-2] ^= 'A' ^ 'B'
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(gen.Wrapped, wrappedPrefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[len(raw)-1] ^= 1
+	tampered := wrappedPrefix + base64.RawURLEncoding.EncodeToString(raw)
 	tests := []struct {
 		name  string
 		op    string
@@ -191,7 +196,7 @@ func TestKMS(t *testing.T) {
 		{"service without the grant", OpWrap, api.KMSRequest{Key: "master", Plaintext: []byte("k")}, workloadChain(t, rw), ErrForbidden},
 		{"key not granted", OpWrap, api.KMSRequest{Key: "other_master", Plaintext: []byte("k")}, chain, ErrForbidden},
 		{"another manifest's wrapped key", OpUnwrap, api.KMSRequest{Key: "master", Wrapped: gen.Wrapped}, otherChain, ErrForbidden},
-		{"altered wrapped key", OpUnwrap, api.KMSRequest{Key: "master", Wrapped: string(tampered)}, chain, ErrForbidden},
+		{"altered wrapped key", OpUnwrap, api.KMSRequest{Key: "master", Wrapped: tampered}, chain, ErrForbidden},
 		{"not a wrapped key", OpUnwrap, api.KMSRequest{Key: "master", Wrapped: "hello"}, chain, ErrBadRequest},
 		{"no certificate", OpWrap, api.KMSRequest{Key: "master", Plaintext: []byte("k")}, nil, ErrUnauthorized},
 		{"bad size", OpGenerate, api.KMSRequest{Key: "master", Size: 7}, chain, ErrBadRequest},

@@ -2,7 +2,6 @@ package coordinator
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -75,7 +74,7 @@ func (c *Coordinator) RecoveryStatus() (*api.RecoveryStatus, error) {
 // rebuilt, checked, and the manifest unlocked under this coordinator's
 // new root (its intermediate CA is reissued: the old root is gone).
 func (c *Coordinator) SubmitShare(ctx context.Context, name string, share *api.RecoveryShare) (*api.RecoveryResult, error) {
-	ev := &Event{Kind: EventRecoveryShare, Manifest: name, Holder: share.Holder}
+	ev := &Event{Kind: EventRecoveryShare, Manifest: clipName(name), Holder: clipName(share.Holder)}
 	res, err := c.submitShare(ctx, name, share)
 	ev.fail(err)
 	if rerr := c.record(ctx, ev); rerr != nil && err == nil {
@@ -136,39 +135,20 @@ func (c *Coordinator) submitShare(_ context.Context, name string, share *api.Rec
 }
 
 // unlockRecovered opens a manifest's namespace with its recovered key,
-// keeps the key (sealed under the new data key), reissues the manifest's
-// intermediate CA under the current root, and installs the manifest.
+// keeps the key (sealed under the new data key) and installs the
+// manifest. Its own root and intermediate CAs are in its namespace, so
+// its workloads' trust survives the coordinator's lost root.
 func (c *Coordinator) unlockRecovered(name string, key []byte) error {
-	ns := store.Manifest(name)
-	if err := c.store.Unlock(ns, key); err != nil {
+	if err := c.store.Unlock(store.Manifest(name), key); err != nil {
 		return err
 	}
 	var l *loaded
 	err := c.store.Update(func(tx *store.Tx) error {
-		if err := tx.Put(store.Global, tableNSKeys, name, key); err != nil {
+		var err error
+		if l, err = c.readLoaded(tx, name); err != nil {
 			return err
 		}
-		var info api.ManifestInfo
-		b, err := tx.Get(ns, tableManifest, keyInfo)
-		if err != nil {
-			return err
-		}
-		if err := json.Unmarshal(b, &info); err != nil {
-			return err
-		}
-		inter, err := c.root.NewIntermediate(name, info.Version, c.now())
-		if err != nil {
-			return err
-		}
-		ib, err := inter.Marshal()
-		if err != nil {
-			return err
-		}
-		if err := tx.Put(ns, tableCA, keyInter, ib); err != nil {
-			return err
-		}
-		l, err = c.readLoaded(tx, name)
-		return err
+		return tx.Put(store.Global, tableNSKeys, name, key)
 	})
 	if err != nil {
 		return fmt.Errorf("recover %q: %w", name, err)

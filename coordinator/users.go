@@ -42,7 +42,7 @@ func (c *Coordinator) authorize(l *loaded, cert *x509.Certificate, resource, nam
 // SetSecret stores the value of an uploaded secret, for a user whose role
 // allows writing it.
 func (c *Coordinator) SetSecret(ctx context.Context, manifestName, name string, value []byte, user *x509.Certificate) error {
-	ev := &Event{Kind: EventSecretWrite, Manifest: manifestName, Secret: name}
+	ev := &Event{Kind: EventSecretWrite, Manifest: clipName(manifestName), Secret: clipName(name)}
 	err := c.setSecret(manifestName, name, value, user, ev)
 	ev.fail(err)
 	if rerr := c.record(ctx, ev); rerr != nil && err == nil {
@@ -101,7 +101,7 @@ func (c *Coordinator) setSecret(manifestName, name string, value []byte, user *x
 // Secret returns a secret's value to a user whose role allows reading it.
 // Parquet master keys never leave the coordinator: the KMS uses them.
 func (c *Coordinator) Secret(ctx context.Context, manifestName, name string, user *x509.Certificate) (*api.SecretResponse, error) {
-	ev := &Event{Kind: EventSecretRead, Manifest: manifestName, Secret: name}
+	ev := &Event{Kind: EventSecretRead, Manifest: clipName(manifestName), Secret: clipName(name)}
 	resp, err := c.secret(manifestName, name, user, ev)
 	ev.fail(err)
 	if rerr := c.record(ctx, ev); rerr != nil && err == nil {
@@ -124,6 +124,11 @@ func (c *Coordinator) secret(manifestName, name string, user *x509.Certificate, 
 	}
 	if s.Kind == manifest.KindParquetMasterKey {
 		return nil, forbidden("secret %q is a parquet-master-key: it never leaves the coordinator", name)
+	}
+	if s.Import != nil {
+		// The exporter released it to the importer's attested workloads,
+		// not to the importer's people.
+		return nil, forbidden("secret %q is imported from manifest %q: only attested workloads receive it", name, s.Import.Manifest)
 	}
 	if !shared(s) {
 		return nil, conflict("secret %q is per instance: it has no single value", name)

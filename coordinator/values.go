@@ -59,6 +59,9 @@ func (c *Coordinator) secretValue(l *loaded, name string, instance map[string]*s
 		if !ok || !slices.Contains(exp.ExportTo, l.m.Name) {
 			return nil, forbidden("secret %q: manifest %q does not export %q to %q", name, s.Import.Manifest, s.Import.Secret, l.m.Name)
 		}
+		if pin := src.exports[s.Import.Secret][l.m.Name]; pin == "" || pin != l.genesis {
+			return nil, forbidden("secret %q: manifest %q exported %q to another manifest named %q (its genesis differs)", name, s.Import.Manifest, s.Import.Secret, l.m.Name)
+		}
 		if exp.Import != nil {
 			return nil, forbidden("secret %q: %s/%s is itself imported; imports do not chain", name, s.Import.Manifest, s.Import.Secret)
 		}

@@ -15,15 +15,22 @@ import (
 	"time"
 )
 
-// CA is the coordinator's root or one manifest version's intermediate: a
-// certificate, its private key and the certificates above it.
+// CA is the coordinator's root, a manifest's root, or one manifest
+// version's intermediate: a certificate, its private key and the
+// certificates above it.
+//
+// Each manifest has a root of its own (NewManifestRoot), not one under the
+// coordinator's: a workload trusts its manifest's root for its peers
+// ({{ workload "ca-pem" }}), and certificates of another manifest — whose
+// owners choose their DNS names — must not verify under it. The
+// coordinator's root signs only the coordinator's TLS certificate.
 type CA struct {
 	cert    *x509.Certificate
 	key     crypto.Signer
-	parents []*x509.Certificate // issuers up to the root; empty for the root
+	parents []*x509.Certificate // issuers up to the root; empty for a root
 
 	trustDomain string
-	manifest    string // "" for the root
+	manifest    string // "" for the coordinator's root
 }
 
 // NewRoot makes the coordinator's self-signed root for trustDomain (a
@@ -31,6 +38,21 @@ type CA struct {
 // It signs intermediates and the server certificate only (path length 1),
 // and its URI name constraint permits only the trust domain.
 func NewRoot(trustDomain string, now time.Time) (*CA, error) {
+	return newRoot(trustDomain, "", now)
+}
+
+// NewManifestRoot makes the self-signed root of one manifest's workloads:
+// like NewRoot, and with the URI SAN spiffe://<trust-domain>/<manifest>.
+// It signs the manifest's intermediates (NewIntermediate) and lives as
+// long as the manifest, across updates and recoveries.
+func NewManifestRoot(trustDomain, manifest string, now time.Time) (*CA, error) {
+	if reason := checkSegment(manifest); reason != "" {
+		return nil, fmt.Errorf("pki: new manifest root: %w: manifest %q: %s", ErrInvalidArgument, clip(manifest), reason)
+	}
+	return newRoot(trustDomain, manifest, now)
+}
+
+func newRoot(trustDomain, manifest string, now time.Time) (*CA, error) {
 	if reason := checkTrustDomain(trustDomain); reason != "" {
 		return nil, fmt.Errorf("pki: new root: %w: trust domain %q: %s", ErrInvalidArgument, clip(trustDomain), reason)
 	}
@@ -43,9 +65,16 @@ func NewRoot(trustDomain string, now time.Time) (*CA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pki: new root: %w", err)
 	}
+	cn := "cofre coordinator root " + trustDomain
+	var uris []*url.URL
+	if manifest != "" {
+		cn = "cofre " + manifest + " root " + trustDomain
+		uris = []*url.URL{manifestURL(trustDomain, manifest)}
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "cofre coordinator root " + trustDomain},
+		Subject:               pkix.Name{CommonName: cn},
+		URIs:                  uris,
 		NotBefore:             now.Add(-backdate),
 		NotAfter:              now.Add(rootLifetime),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
@@ -64,17 +93,18 @@ func NewRoot(trustDomain string, now time.Time) (*CA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pki: new root: %w", err)
 	}
-	return &CA{cert: cert, key: key, trustDomain: trustDomain}, nil
+	return &CA{cert: cert, key: key, trustDomain: trustDomain, manifest: manifest}, nil
 }
 
 // NewIntermediate makes the intermediate for one manifest version, signed
-// by the root ca: ECDSA P-256, valid from now-1m for a year (capped by the
+// by the root ca (the manifest's root, or for compatibility the
+// coordinator's): ECDSA P-256, valid from now-1m for a year (capped by the
 // root's NotAfter), path length 0, client and server auth only, with the
 // URI SAN spiffe://<trust-domain>/<manifest> that VerifyWorkload reads to
 // bind the workloads it issues to the manifest.
 func (ca *CA) NewIntermediate(manifest string, version uint64, now time.Time) (*CA, error) {
-	if !ca.isRoot() {
-		return nil, fmt.Errorf("pki: new intermediate: %w: not the root", ErrWrongCA)
+	if !ca.isRoot() || (ca.manifest != "" && ca.manifest != manifest) {
+		return nil, fmt.Errorf("pki: new intermediate: %w: not the root of manifest %q", ErrWrongCA, clip(manifest))
 	}
 	if reason := checkSegment(manifest); reason != "" {
 		return nil, fmt.Errorf("pki: new intermediate: %w: manifest %q: %s", ErrInvalidArgument, clip(manifest), reason)
@@ -116,10 +146,14 @@ func (ca *CA) Chain() []*x509.Certificate {
 // TrustDomain returns the CA's trust domain.
 func (ca *CA) TrustDomain() string { return ca.trustDomain }
 
-// Manifest returns the manifest of an intermediate, "" for the root.
+// Manifest returns the manifest of a manifest root or intermediate, "" for
+// the coordinator's root.
 func (ca *CA) Manifest() string { return ca.manifest }
 
-func (ca *CA) isRoot() bool { return ca.manifest == "" && len(ca.parents) == 0 }
+func (ca *CA) isRoot() bool { return len(ca.parents) == 0 }
+
+// isCoordinatorRoot reports whether ca is the coordinator's own root.
+func (ca *CA) isCoordinatorRoot() bool { return ca.isRoot() && ca.manifest == "" }
 
 // Marshal encodes the CA as PEM: its certificate, its issuers' certificates
 // (none for the root), then its PKCS #8 private key ("PRIVATE KEY"). The
@@ -207,11 +241,18 @@ func parseCA(data []byte) (*CA, error) {
 	if err != nil {
 		return nil, err
 	}
-	ca := &CA{cert: certs[0], key: key, trustDomain: td}
+	rootManifest, err := rootManifest(root, td)
+	if err != nil {
+		return nil, err
+	}
+	ca := &CA{cert: certs[0], key: key, trustDomain: td, manifest: rootManifest}
 	if len(certs) == 2 {
 		m, err := checkIntermediate(certs[0], root, td)
 		if err != nil {
 			return nil, err
+		}
+		if rootManifest != "" && m != rootManifest {
+			return nil, fmt.Errorf("intermediate of %q under the root of %q", m, rootManifest)
 		}
 		ca.manifest = m
 		ca.parents = []*x509.Certificate{root}
@@ -257,6 +298,15 @@ func rootTrustDomain(c *x509.Certificate) (string, error) {
 		return "", fmt.Errorf("root trust domain: %s", reason)
 	}
 	return td, nil
+}
+
+// rootManifest returns the manifest a manifest root names in its URI SAN,
+// or "" for the coordinator's root (no URI SAN).
+func rootManifest(c *x509.Certificate, td string) (string, error) {
+	if len(c.URIs) == 0 {
+		return "", nil
+	}
+	return intermediateManifest(c, td)
 }
 
 // checkIntermediate checks that c is an intermediate made by

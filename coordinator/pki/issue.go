@@ -107,8 +107,8 @@ func ServerCertificate(root *CA, hosts []string, now time.Time) (tls.Certificate
 	fail := func(err error) (tls.Certificate, error) {
 		return tls.Certificate{}, fmt.Errorf("pki: server certificate: %w", err)
 	}
-	if !root.isRoot() {
-		return fail(fmt.Errorf("%w: not the root", ErrWrongCA))
+	if !root.isCoordinatorRoot() {
+		return fail(fmt.Errorf("%w: not the coordinator's root", ErrWrongCA))
 	}
 	if len(hosts) == 0 {
 		return fail(fmt.Errorf("%w: no hosts", ErrInvalidArgument))

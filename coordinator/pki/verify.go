@@ -43,9 +43,16 @@ func VerifyWorkload(chain []*x509.Certificate, root *x509.Certificate, now time.
 	if err != nil {
 		return fail(err)
 	}
+	rootM, err := rootManifest(root, td)
+	if err != nil {
+		return fail(fmt.Errorf("%w: %s", ErrUntrusted, err))
+	}
 	var errs []error
 	for _, c := range chains {
 		id, err := checkWorkloadChain(c, td)
+		if err == nil && rootM != "" && id.Manifest != rootM {
+			err = fmt.Errorf("%w: root of %q, identity %q", ErrManifest, rootM, id.Manifest)
+		}
 		if err == nil {
 			return id, nil
 		}

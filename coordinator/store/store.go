@@ -274,7 +274,26 @@ func (s *Store) View(fn func(*Tx) error) error {
 // Update runs fn in a read-write transaction, committed (and fsynced) if
 // fn returns nil and rolled back otherwise, or if fn panics.
 func (s *Store) Update(fn func(*Tx) error) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return fn(&Tx{s: s, tx: tx}) })
+	var created map[Namespace]*xaes
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		t := &Tx{s: s, tx: tx, create: true}
+		if err := fn(t); err != nil {
+			return err
+		}
+		created = t.created
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// Namespaces made in the transaction exist, and are usable, only once
+	// it has committed.
+	s.mu.Lock()
+	for ns, x := range created {
+		s.keys[ns] = x
+	}
+	s.mu.Unlock()
+	return nil
 }
 
 // Batch is Update for many concurrent callers: their functions run in a
@@ -291,12 +310,59 @@ func (s *Store) Batch(fn func(*Tx) error) error {
 type Tx struct {
 	s  *Store
 	tx *bolt.Tx
+	// create allows CreateNamespace (Update only: a Batch may run its
+	// function more than once). created holds the namespaces it made.
+	create  bool
+	created map[Namespace]*xaes
+}
+
+// CreateNamespace creates ns under key inside an Update transaction, so
+// that a namespace and its first values commit together, or not at all.
+// It fails with ErrExists if ns exists: a name is never silently reused.
+func (t *Tx) CreateNamespace(ns Namespace, key []byte) error {
+	if !t.create {
+		return fmt.Errorf("%w: CreateNamespace needs an Update transaction", ErrInvalid)
+	}
+	x, err := keyedNamespace(ns, key)
+	if err != nil {
+		return err
+	}
+	if t.tx.Bucket([]byte(ns)) != nil {
+		return fmt.Errorf("store: create namespace: %w: %q", ErrExists, string(ns))
+	}
+	b, err := t.tx.CreateBucket([]byte(ns))
+	if err != nil {
+		return fmt.Errorf("store: create namespace: %w", err)
+	}
+	sealed, err := x.sealValue([]byte(checkValue), checkAAD(ns))
+	if err != nil {
+		return err
+	}
+	if err := b.Put([]byte(keyCheck), sealed); err != nil {
+		return err
+	}
+	if t.created == nil {
+		t.created = make(map[Namespace]*xaes)
+	}
+	t.created[ns] = x
+	return nil
+}
+
+// access is Store.access, seeing namespaces created in this transaction.
+func (t *Tx) access(ns Namespace, table, key string, hasKey bool) (*xaes, error) {
+	if x, ok := t.created[ns]; ok {
+		if _, err := t.s.access(Public, table, key, hasKey); err != nil {
+			return nil, err
+		}
+		return x, nil
+	}
+	return t.s.access(ns, table, key, hasKey)
 }
 
 // Get returns the value at ns/table/key. Errors: ErrNotFound, ErrLocked,
 // ErrTampered, ErrInvalid.
 func (t *Tx) Get(ns Namespace, table, key string) ([]byte, error) {
-	x, err := t.s.access(ns, table, key, true)
+	x, err := t.access(ns, table, key, true)
 	if err != nil {
 		return nil, err
 	}
@@ -315,7 +381,7 @@ func (t *Tx) Get(ns Namespace, table, key string) ([]byte, error) {
 // the table if needed. Errors: ErrLocked, ErrInvalid, and bbolt's for a
 // read-only transaction.
 func (t *Tx) Put(ns Namespace, table, key string, value []byte) error {
-	x, err := t.s.access(ns, table, key, true)
+	x, err := t.access(ns, table, key, true)
 	if err != nil {
 		return err
 	}
@@ -347,7 +413,7 @@ func (t *Tx) Put(ns Namespace, table, key string, value []byte) error {
 // Delete removes ns/table/key. Errors: ErrNotFound if it is absent,
 // ErrLocked, ErrInvalid.
 func (t *Tx) Delete(ns Namespace, table, key string) error {
-	if _, err := t.s.access(ns, table, key, true); err != nil {
+	if _, err := t.access(ns, table, key, true); err != nil {
 		return err
 	}
 	b := t.table(ns, table)
@@ -365,7 +431,7 @@ func (t *Tx) Delete(ns Namespace, table, key string) error {
 // has no keys. fn must not modify the table; collect keys and change them
 // after ForEach returns. value is a copy fn may keep.
 func (t *Tx) ForEach(ns Namespace, table string, fn func(key string, value []byte) error) error {
-	x, err := t.s.access(ns, table, "", false)
+	x, err := t.access(ns, table, "", false)
 	if err != nil {
 		return err
 	}
@@ -390,7 +456,7 @@ func (t *Tx) ForEach(ns Namespace, table string, fn func(key string, value []byt
 // read-write one) and is sealed like any value.
 func (t *Tx) Next(ns Namespace, seq string) (uint64, error) {
 	// "counters" stands in for the reserved table, to check ns and seq.
-	x, err := t.s.access(ns, "counters", seq, true)
+	x, err := t.access(ns, "counters", seq, true)
 	if err != nil {
 		return 0, err
 	}

@@ -620,3 +620,47 @@ func TestNamespaceNames(t *testing.T) {
 		}
 	}
 }
+
+func TestTxCreateNamespace(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "state.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	key := bytes.Repeat([]byte{7}, KeySize)
+	ns := Manifest("ward")
+	// A failed transaction leaves no namespace behind.
+	boom := errors.New("boom")
+	if err := s.Update(func(tx *Tx) error {
+		if err := tx.CreateNamespace(ns, key); err != nil {
+			return err
+		}
+		if err := tx.Put(ns, "t", "k", []byte("v")); err != nil {
+			return err
+		}
+		return boom
+	}); !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	if !s.Locked(ns) {
+		t.Fatal("a rolled-back namespace is usable")
+	}
+	if err := s.Update(func(tx *Tx) error {
+		if err := tx.CreateNamespace(ns, key); err != nil {
+			return err
+		}
+		return tx.Put(ns, "t", "k", []byte("v"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if s.Locked(ns) {
+		t.Fatal("a committed namespace is locked")
+	}
+	// Names are never reused silently.
+	if err := s.Update(func(tx *Tx) error { return tx.CreateNamespace(ns, key) }); !errors.Is(err, ErrExists) {
+		t.Fatalf("second create: %v, want ErrExists", err)
+	}
+	if err := s.Batch(func(tx *Tx) error { return tx.CreateNamespace(Manifest("other"), key) }); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("create in a batch: %v, want ErrInvalid", err)
+	}
+}
