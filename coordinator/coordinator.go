@@ -73,6 +73,16 @@ type Config struct {
 	// MaxRememberedNonces caps the used nonces kept for replay protection.
 	// Default 1,000,000.
 	MaxRememberedNonces int
+	// Admission, if non-empty, lists the owner public keys allowed to
+	// create manifests: a first version must be signed by at least one of
+	// them (besides its own threshold), and a recovered manifest must name
+	// one among its owners. Empty: anyone may create a manifest (a name
+	// not in use), which suits development only.
+	Admission []crypto.PublicKey
+	// Auditors are the public keys of the coordinator's auditors: TLS
+	// client certificates with these keys read the whole audit log. A
+	// manifest's users with an audit role read only its lines.
+	Auditors []crypto.PublicKey
 	// Clock, or nil for time.Now.
 	Clock func() time.Time
 	// Logger, or nil to discard.

@@ -11,6 +11,7 @@ const (
 	EventSealingKeyLost = "sealing_key_lost" // started with a fresh global state
 	EventManifestSet    = "manifest_set"     // a first manifest version
 	EventManifestUpdate = "manifest_update"  // a later version
+	EventManifestRead   = "manifest_read"    // a user read a manifest document
 	EventActivate       = "activate"         // an activation, granted or refused
 	EventRenew          = "renew"            // a workload certificate renewal
 	EventSecretWrite    = "secret_write"     // a user uploaded a secret

@@ -20,4 +20,7 @@ const (
 	maxParts = 8
 	// maxAuditPage bounds one audit read, in lines.
 	maxAuditPage = 10000
+	// maxAuditPageBytes bounds one audit read in bytes: lines are bounded
+	// (names are clipped) but a page is held in memory before it is sent.
+	maxAuditPageBytes = 16 << 20
 )

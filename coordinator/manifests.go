@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
@@ -286,6 +287,9 @@ func (c *Coordinator) setManifest(name string, up *api.ManifestUpload, ev *Event
 		if err := manifest.VerifySignatures(m, hash, sigs); err != nil {
 			return nil, forbidden("manifest %q: %s", m.Name, clip(err.Error()))
 		}
+		if !c.admitted(m, signerNames(sigs)) {
+			return nil, forbidden("manifest %q: no signer is an owner this coordinator admits to create manifests", m.Name)
+		}
 	default:
 		return nil, err
 	}
@@ -358,6 +362,38 @@ func (c *Coordinator) pinExports(m *manifest.Manifest) (exportPins, error) {
 		}
 	}
 	return pins, nil
+}
+
+// admitted reports whether one of the named owners of m holds a key of
+// the coordinator's admission list (or the list is empty).
+func (c *Coordinator) admitted(m *manifest.Manifest, owners []string) bool {
+	if len(c.cfg.Admission) == 0 {
+		return true
+	}
+	for _, name := range owners {
+		o, ok := m.Owners[name]
+		if !ok {
+			continue
+		}
+		pub, err := parsePublicKeyPEM(o.PublicKey)
+		if err != nil {
+			continue
+		}
+		for _, k := range c.cfg.Admission {
+			if eq, ok := k.(interface{ Equal(crypto.PublicKey) bool }); ok && eq.Equal(pub) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func parsePublicKeyPEM(s string) (crypto.PublicKey, error) {
+	b, _ := pem.Decode([]byte(s))
+	if b == nil || b.Type != "PUBLIC KEY" {
+		return nil, errors.New("not a PEM public key")
+	}
+	return x509.ParsePKIXPublicKey(b.Bytes)
 }
 
 func signerNames(sigs []manifest.Signature) []string {
@@ -569,14 +605,19 @@ func (c *Coordinator) namespaceKey(name string) ([]byte, error) {
 // Manifest returns the manifest in force named name, with its document
 // if the user holds a manifest read role (or is nil: documents are never
 // returned anonymously, as they may hold explicit secret values).
-func (c *Coordinator) Manifest(name string, user *x509.Certificate) (*api.ManifestResponse, error) {
+func (c *Coordinator) Manifest(ctx context.Context, name string, user *x509.Certificate) (*api.ManifestResponse, error) {
 	l, err := c.manifest(name)
 	if err != nil {
 		return nil, err
 	}
 	resp := &api.ManifestResponse{Info: l.info}
 	if user != nil {
-		if _, err := c.authorize(l, user, "manifest", "", "read"); err == nil {
+		if who, err := c.authorize(l, user, "manifest", "", "read"); err == nil {
+			// The document may hold explicit secret values: its reads are
+			// recorded like secret reads.
+			if err := c.record(ctx, &Event{Kind: EventManifestRead, Granted: true, Manifest: name, Version: l.m.Version, User: who}); err != nil {
+				return nil, err
+			}
 			resp.Document = l.doc
 		}
 	}

@@ -1,10 +1,13 @@
 package coordinator
 
 import (
+	"crypto"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -143,7 +146,7 @@ func TestUsersAndRoles(t *testing.T) {
 		t.Fatalf("Secret: %v %q", err, got)
 	}
 	// A manifest document is only returned to a user with a manifest role.
-	m, err := e.c.Manifest("hospital", e.userCert)
+	m, err := e.c.Manifest(t.Context(), "hospital", e.userCert)
 	if err != nil || m.Document != nil || m.Info.SHA256 == "" {
 		t.Fatalf("Manifest: %+v %v", m, err)
 	}
@@ -214,5 +217,36 @@ func TestKMS(t *testing.T) {
 	e.clock.Add(2 * 3600e9)
 	if _, err := e.c.KMS(t.Context(), OpWrap, &api.KMSRequest{Key: "master", Plaintext: []byte("k")}, chain); !errors.Is(err, ErrUnauthorized) {
 		t.Fatalf("expired: %v", err)
+	}
+}
+
+// TestAdmission: with an admission list, only its owners create manifests.
+func TestAdmission(t *testing.T) {
+	e := newTestEnv(t)
+	e.cfg.Admission = []crypto.PublicKey{&e.owners[2].PublicKey}
+	e.restart()
+	if _, err := e.upload("hospital", e.manifestDoc(doc{}), 0, 1); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("first version without an admitted signer: %v, want forbidden", err)
+	}
+	e.mustUpload(e.manifestDoc(doc{}), 0, 2)
+}
+
+// TestManifestDocumentReads: documents go only to users with a manifest
+// read role, and each read is audited.
+func TestManifestDocumentReads(t *testing.T) {
+	e := newTestEnv(t)
+	d := strings.Replace(string(e.manifestDoc(doc{})), "    roles: [uploader, auditor]\n", "    roles: [uploader, auditor, reader]\n", 1)
+	d = strings.Replace(d, "roles:\n  uploader:", "roles:\n  reader:\n    resource: manifest\n    actions: [read]\n  uploader:", 1)
+	e.mustUpload([]byte(d), 0, 1)
+	m, err := e.c.Manifest(t.Context(), "hospital", e.userCert)
+	if err != nil || string(m.Document) != d {
+		t.Fatalf("Manifest: %v", err)
+	}
+	if m, err := e.c.Manifest(t.Context(), "hospital", nil); err != nil || m.Document != nil {
+		t.Fatalf("anonymous Manifest: %v, document %d bytes", err, len(m.Document))
+	}
+	b, _ := os.ReadFile(filepath.Join(e.dir, auditFile))
+	if !strings.Contains(string(b), `"event":"manifest_read","granted":true`) {
+		t.Fatal("a document read was not audited")
 	}
 }

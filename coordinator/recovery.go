@@ -148,6 +148,11 @@ func (c *Coordinator) unlockRecovered(name string, key []byte) error {
 		if l, err = c.readLoaded(tx, name); err != nil {
 			return err
 		}
+		// A namespace the host planted, with a record for keys it holds,
+		// would "recover" into a manifest nobody admitted.
+		if !c.admitted(l.m, slices.Sorted(maps.Keys(l.m.Owners))) {
+			return errors.New("none of the recovered manifest's owners is admitted by this coordinator")
+		}
 		return tx.Put(store.Global, tableNSKeys, name, key)
 	})
 	if err != nil {

@@ -80,7 +80,7 @@ func (c *Coordinator) Handler() http.Handler {
 		return reply(w)(c.SetManifest(r.Context(), r.PathValue("name"), &up))
 	})
 	route("GET "+api.PathManifests+"{name}", "manifest_get", func(w http.ResponseWriter, r *http.Request) error {
-		return reply(w)(c.Manifest(r.PathValue("name"), peerCert(r)))
+		return reply(w)(c.Manifest(r.Context(), r.PathValue("name"), peerCert(r)))
 	})
 	route("GET "+api.PathManifests+"{name}/log", "manifest_log", func(w http.ResponseWriter, r *http.Request) error {
 		return reply(w)(c.ManifestLog(r.PathValue("name")))

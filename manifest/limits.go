@@ -14,6 +14,13 @@ const (
 	// author needs to fix the first ones, not read more.
 	maxProblems = 100
 
+	// maxSecrets, maxServices and maxRSASecrets bound what one manifest
+	// makes the coordinator generate and keep in memory: hundreds of
+	// secrets is a large deployment; RSA key generation takes up to
+	// seconds per key, with the coordinator's write lock held.
+	maxSecrets    = 512
+	maxServices   = 256
+	maxRSASecrets = 16
 	// maxOwners and maxRecoveryKeys bound the signature and share loops.
 	// k-of-n governance with more than 64 parties is not a real setup.
 	maxOwners       = 64

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
@@ -287,5 +288,22 @@ func TestWorkloadKeyFiles(t *testing.T) {
 	}
 	if err := m.DryRun(); err != nil {
 		t.Fatalf("DryRun: %v", err)
+	}
+}
+
+func TestCounts(t *testing.T) {
+	owners := newOwners(t)
+	var doc map[string]any
+	if err := json.Unmarshal(owners.doc(t, "hello", 1, "", 1), &doc); err != nil {
+		t.Fatal(err)
+	}
+	secrets := map[string]any{}
+	for i := range maxRSASecrets + 1 {
+		secrets[fmt.Sprintf("k%d", i)] = map[string]any{"kind": "private-key", "key_type": "rsa-2048"}
+	}
+	doc["secrets"] = secrets
+	b, _ := json.Marshal(doc)
+	if _, err := Parse("test", b); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "RSA keys, limit") {
+		t.Fatalf("Parse: %v, want the RSA key count refused", err)
 	}
 }

@@ -70,6 +70,7 @@ func (m *Manifest) check() *problems {
 	for _, name := range sortedKeys(m.Secrets) {
 		c.secret(name, m.Secrets[name])
 	}
+	c.counts()
 	c.users()
 	for _, name := range sortedKeys(m.Roles) {
 		c.role(name, m.Roles[name])
@@ -77,6 +78,27 @@ func (m *Manifest) check() *problems {
 	c.recovery()
 	c.attestation()
 	return c.problems
+}
+
+// counts bounds what one manifest makes the coordinator hold and
+// generate: it is uploaded by parties the coordinator does not otherwise
+// limit.
+func (c *checker) counts() {
+	if n := len(c.m.Secrets); n > maxSecrets {
+		c.addf(path("secrets"), "%d secrets, limit %d", n, maxSecrets)
+	}
+	if n := len(c.m.Services); n > maxServices {
+		c.addf(path("services"), "%d services, limit %d", n, maxServices)
+	}
+	rsa := 0
+	for _, s := range c.m.Secrets {
+		if strings.HasPrefix(s.KeyType, "rsa-") {
+			rsa++
+		}
+	}
+	if rsa > maxRSASecrets {
+		c.addf(path("secrets"), "%d RSA keys, limit %d (each costs seconds to generate)", rsa, maxRSASecrets)
+	}
 }
 
 type checker struct {

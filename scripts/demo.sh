@@ -106,7 +106,13 @@ curl -s --cacert "$ca" -X POST "$url/v1/attest/sim.v1" -H 'Content-Type: applica
   -d "{\"evidence\":\"$payload\",\"nonce\":\"$nonce_b64\",\"policy\":\"dev\"}"; echo
 
 say "6. The coordinator: a policy signed by two owners, a secret, an attested activation"
-"$cofre" coordinator --dev --listen 127.0.0.1:0 --state "$work/coord" --log-level warn > "$work/coord.log" 2>&1 &
+k() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+k "$work/alice.key"; k "$work/bob.key"; k "$work/ops.key"; k "$work/wl.key"
+openssl req -x509 -new -key "$work/ops.key" -subj /CN=ops -days 1 -out "$work/ops.pem" 2>/dev/null
+openssl pkey -in "$work/alice.key" -pubout -out "$work/alice.pub" 2>/dev/null
+# alice may create manifests here; ops audits the whole coordinator.
+"$cofre" coordinator --dev --listen 127.0.0.1:0 --state "$work/coord" --log-level warn \
+  --admit-owner "$work/alice.pub" --auditor "$work/ops.pem" > "$work/coord.log" 2>&1 &
 coord_pid=$!
 trap 'kill $attestd_pid $coord_pid 2>/dev/null; wait $attestd_pid $coord_pid 2>/dev/null; rm -rf "$work"' EXIT
 curl_url=""
@@ -118,9 +124,6 @@ done
 [ -n "$curl_url" ] || { cat "$work/coord.log"; exit 1; }
 export COFRE_COORDINATOR=$curl_url COFRE_INSECURE_SIMULATION=true
 simroot="$work/coord/sim/root-cert.pem"
-k() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
-k "$work/alice.key"; k "$work/bob.key"; k "$work/ops.key"; k "$work/wl.key"
-openssl req -x509 -new -key "$work/ops.key" -subj /CN=ops -days 1 -out "$work/ops.pem" 2>/dev/null
 pub() { openssl pkey -in "$1" -pubout 2>/dev/null | sed 's/^/      /'; }
 cat > "$work/ward.yaml" <<YAML
 name: ward

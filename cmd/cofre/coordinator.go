@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
@@ -27,7 +29,10 @@ import (
 const coordinatorEnvPrefix = "COFRE_COORDINATOR_"
 
 // Files the coordinator writes for its clients in --state.
-const coordinatorRootFile = "root.pem" // the root certificate: clients pin it (--root)
+// coordinatorRootFile is the root certificate, for operators' convenience.
+// Clients must not pin it from there (the host can replace the file):
+// "cofre status --save-root" saves the root of a verified coordinator.
+const coordinatorRootFile = "root.pem"
 
 // simSealIdentity is what a sim coordinator seals its data key to. Like
 // SGX's MRSIGNER sealing, it survives rebuilding the binary; the
@@ -38,7 +43,7 @@ type coordinatorFlags struct {
 	listen, state, trustDomain, issuer string
 	dev                                bool
 	simPlatform, sealer, keyFile       string
-	hosts                              []string
+	hosts, admitOwners, auditors       []string
 	certLifetime, tokenLifetime        time.Duration
 	challengeLifetime                  time.Duration
 	trust                              trustFlags
@@ -87,6 +92,8 @@ name in capitals with _ for -, e.g. COFRE_COORDINATOR_LISTEN=:9443.`,
 	fl.StringVar(&f.sealer, "sealer", "", "how the data key is sealed: sim (to --sim-platform) or keyfile (to --key-file); default sim with --dev")
 	fl.StringVar(&f.keyFile, "key-file", "", "sealing key file for --sealer keyfile (32 bytes, 0600; created if missing)")
 	fl.StringArrayVar(&f.hosts, "host", nil, "DNS name or IP of the TLS server certificate; repeatable (default localhost, 127.0.0.1, ::1)")
+	fl.StringArrayVar(&f.admitOwners, "admit-owner", nil, "public key (PEM) of an owner allowed to create manifests; repeatable (default: anyone may, as in development)")
+	fl.StringArrayVar(&f.auditors, "auditor", nil, "certificate or public key (PEM) of a coordinator auditor, who reads the whole audit log; repeatable")
 	fl.DurationVar(&f.certLifetime, "cert-lifetime", time.Hour, "workload certificate lifetime (launchers renew before expiry)")
 	fl.DurationVar(&f.tokenLifetime, "token-lifetime", time.Hour, "workload token lifetime")
 	fl.DurationVar(&f.challengeLifetime, "challenge-lifetime", 2*time.Minute, "activation nonce lifetime")
@@ -156,6 +163,17 @@ func runCoordinator(ctx context.Context, stdout, stderr io.Writer, f coordinator
 	default:
 		return usagef("--sealer %q: want sim or keyfile", f.sealer)
 	}
+	admission, err := readPublicKeys("--admit-owner", f.admitOwners)
+	if err != nil {
+		return err
+	}
+	auditors, err := readPublicKeys("--auditor", f.auditors)
+	if err != nil {
+		return err
+	}
+	if len(admission) == 0 && !f.dev {
+		logger.Warn("no --admit-owner: anyone may create a manifest under an unused name")
+	}
 	reg, err := f.trust.registry(simRootPEM)
 	if err != nil {
 		return err
@@ -194,6 +212,8 @@ func runCoordinator(ctx context.Context, stdout, stderr io.Writer, f coordinator
 		CertLifetime:      f.certLifetime,
 		TokenLifetime:     f.tokenLifetime,
 		ChallengeLifetime: f.challengeLifetime,
+		Admission:         admission,
+		Auditors:          auditors,
 		Logger:            logger,
 	})
 	if err != nil {
@@ -274,4 +294,36 @@ func selfDigest() ([]byte, error) {
 		return nil, err
 	}
 	return h.Sum(nil), nil
+}
+
+// readPublicKeys reads PEM public keys, or the keys of PEM certificates.
+func readPublicKeys(flag string, paths []string) ([]crypto.PublicKey, error) {
+	var out []crypto.PublicKey
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, usagef("%s: %v", flag, err)
+		}
+		blk, _ := pem.Decode(b)
+		if blk == nil {
+			return nil, usagef("%s %s: not PEM", flag, p)
+		}
+		switch blk.Type {
+		case "PUBLIC KEY":
+			k, err := x509.ParsePKIXPublicKey(blk.Bytes)
+			if err != nil {
+				return nil, usagef("%s %s: %v", flag, p, err)
+			}
+			out = append(out, k)
+		case "CERTIFICATE":
+			c, err := x509.ParseCertificate(blk.Bytes)
+			if err != nil {
+				return nil, usagef("%s %s: %v", flag, p, err)
+			}
+			out = append(out, c.PublicKey)
+		default:
+			return nil, usagef("%s %s: a %s, want a PUBLIC KEY or CERTIFICATE", flag, p, blk.Type)
+		}
+	}
+	return out, nil
 }

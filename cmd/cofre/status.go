@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -13,8 +15,9 @@ import (
 )
 
 type statusFlags struct {
-	coord  coordFlags
-	asJSON bool
+	coord    coordFlags
+	asJSON   bool
+	saveRoot string
 }
 
 func newStatusCmd() *cobra.Command {
@@ -24,7 +27,10 @@ func newStatusCmd() *cobra.Command {
 		Short: "Verify a coordinator and show its state",
 		Long: `Status verifies the coordinator (attestation against --coordinator-policy,
 or a pinned --root) and prints its trust domain, sealing, root certificate
-hash, audit log head and manifests.
+hash, audit log head and manifests. --save-root writes the root
+certificate of the coordinator it just verified, for later --root pins
+(never pin the root.pem in the coordinator's state directory: its host
+can replace that file).
 
 Exit status: 0 done, 1 the coordinator is not verified, 2 usage error,
 3 coordinator unavailable.`,
@@ -38,6 +44,7 @@ Exit status: 0 done, 1 the coordinator is not verified, 2 usage error,
 	}
 	f.coord.register(cmd.Flags(), "key")
 	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print JSON")
+	cmd.Flags().StringVar(&f.saveRoot, "save-root", "", "write the verified coordinator's root certificate (PEM) to this file")
 	return cmd
 }
 
@@ -53,6 +60,12 @@ func runStatus(ctx context.Context, stdout, stderr io.Writer, f statusFlags) err
 	// The client's view wins: a coordinator that attested with sim
 	// evidence is simulated whatever its status says.
 	st.Simulation = st.Simulation || c.Simulation()
+	if f.saveRoot != "" {
+		b := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Root().Raw})
+		if err := os.WriteFile(f.saveRoot, b, 0o644); err != nil {
+			return err
+		}
+	}
 	return printStatus(stdout, f.coord.url, st, f.asJSON)
 }
 

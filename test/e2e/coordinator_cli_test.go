@@ -21,7 +21,11 @@ func TestCoordinatorCLI(t *testing.T) {
 	state := t.TempDir()
 	dir := t.TempDir()
 	f := newFleet(t, state)
-	p := startCoordinator(t, state)
+	opsCert := filepath.Join(t.TempDir(), "ops.pem")
+	if err := os.WriteFile(opsCert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: f.userCert.Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startCoordinator(t, state, "--auditor", opsCert)
 	bin := os.Getenv("COFRE_BIN")
 	online := true
 	run := func(wantCode int, args ...string) string {

@@ -43,13 +43,14 @@ type coordinatorProcess struct {
 	done   chan struct{}
 }
 
-func startCoordinator(t *testing.T, state string) *coordinatorProcess {
+func startCoordinator(t *testing.T, state string, extra ...string) *coordinatorProcess {
 	t.Helper()
 	bin := os.Getenv("COFRE_BIN")
 	if bin == "" {
 		t.Fatal("COFRE_BIN is not set: run through `make e2e`")
 	}
-	cmd := exec.Command(bin, "coordinator", "--dev", "--listen", "127.0.0.1:0", "--state", state, "--log-level", "warn")
+	args := append([]string{"coordinator", "--dev", "--listen", "127.0.0.1:0", "--state", state, "--log-level", "warn"}, extra...)
+	cmd := exec.Command(bin, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
