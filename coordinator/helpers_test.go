@@ -31,7 +31,7 @@ var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 // testEnv is a coordinator on a simulated platform, with three manifest
 // owners, a user and a workload measurement.
 type testEnv struct {
-	t     *testing.T
+	t     testing.TB
 	dir   string
 	root  *sim.Root
 	plat  *sim.Platform
@@ -46,7 +46,7 @@ type testEnv struct {
 }
 
 // testWriter sends the coordinator's log to the test's.
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(b), "\n"))
@@ -70,7 +70,7 @@ func (c *testClock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func newTestEnv(t *testing.T) *testEnv {
+func newTestEnv(t testing.TB) *testEnv {
 	t.Helper()
 	e := &testEnv{t: t, dir: t.TempDir(), clock: &testClock{now: t0}}
 	var err error
@@ -134,7 +134,7 @@ func (e *testEnv) restart() {
 	e.start()
 }
 
-func newKey(t *testing.T) *ecdsa.PrivateKey {
+func newKey(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -143,7 +143,7 @@ func newKey(t *testing.T) *ecdsa.PrivateKey {
 	return k
 }
 
-func selfSigned(t *testing.T, k *ecdsa.PrivateKey, cn string) *x509.Certificate {
+func selfSigned(t testing.TB, k *ecdsa.PrivateKey, cn string) *x509.Certificate {
 	t.Helper()
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
 		NotBefore: t0.Add(-time.Hour), NotAfter: t0.Add(365 * 24 * time.Hour),
@@ -164,7 +164,7 @@ func sha256Sum(s string) []byte {
 	return h[:]
 }
 
-func pubPEM(t *testing.T, k *ecdsa.PrivateKey) string {
+func pubPEM(t testing.TB, k *ecdsa.PrivateKey) string {
 	t.Helper()
 	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
 	if err != nil {
