@@ -52,8 +52,10 @@ FUZZTIME ?= 20s
 fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
 
-bench:
-	./scripts/bench.sh
+bench: build
+	$(GO) run ./bench/attest -runs 7
+	bench/attestd/run.sh -c 8 -d 5s -runs 5
+	bench/coordinator/run.sh -c 8 -d 5s -runs 5
 
 clean:
 	rm -rf bin

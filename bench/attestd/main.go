@@ -17,22 +17,17 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"runtime"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/cofre-cc/cofre/attest"
 	"github.com/cofre-cc/cofre/attest/sim"
+	"github.com/cofre-cc/cofre/bench/internal/loadgen"
 )
 
 func main() {
@@ -63,40 +58,30 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	b.loop(b.attest, *warmup)
+	loadgen.Loop(*conc, b.attest, *warmup)
 
-	var base, att []runResult
-	for range *runs {
-		base = append(base, b.loop(b.healthz, *dur))
-		att = append(att, b.loop(b.attest, *dur))
-	}
+	base, att := loadgen.Interleave(*conc, *runs, *dur, b.healthz, b.attest)
 	fmt.Printf("Go %s, %s/%s, GOMAXPROCS %d (client); %d workers, %d runs of %v; medians.\n\n", runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), *conc, *runs, *dur)
 	fmt.Println("| loop | per second | p50 | p99 | errors | ratio to baseline (throughput) |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|")
-	bm, am := summarize(base), summarize(att)
-	fmt.Printf("| baseline: 2 × GET /healthz | %.0f | %s | %s | %d | 1.00 |\n", bm.rate, ms(bm.p50), ms(bm.p99), bm.errors)
-	fmt.Printf("| challenge + sim evidence + attest → token | %.0f | %s | %s | %d | %.2f |\n", am.rate, ms(am.p50), ms(am.p99), am.errors, am.rate/bm.rate)
+	bm, am := loadgen.Summarize(base), loadgen.Summarize(att)
+	fmt.Printf("| baseline: 2 × GET /healthz | %.0f | %s | %s | %d | 1.00 |\n", bm.Rate, loadgen.Ms(bm.P50), loadgen.Ms(bm.P99), bm.Errors)
+	fmt.Printf("| challenge + sim evidence + attest → token | %.0f | %s | %s | %d | %.2f |\n", am.Rate, loadgen.Ms(am.P50), loadgen.Ms(am.P99), am.Errors, am.Rate/bm.Rate)
 	fmt.Println()
-	fmt.Println("Runs (tokens/s):", rates(att))
-	fmt.Println("Runs (baseline/s):", rates(base))
+	fmt.Println("Runs (tokens/s):", loadgen.Rates(att))
+	fmt.Println("Runs (baseline/s):", loadgen.Rates(base))
 }
 
 type bench struct {
-	url      string
-	client   *http.Client
+	client   *loadgen.Client
 	producer *sim.Producer
 	policy   string
-	conc     int
 }
 
 func load(url, caFile, platformFile, policy string, conc int) (*bench, error) {
-	ca, err := os.ReadFile(caFile)
+	roots, err := loadgen.ReadRoots(caFile)
 	if err != nil {
-		return nil, err
-	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(ca) {
-		return nil, errors.New("-ca: no certificate")
+		return nil, fmt.Errorf("-ca: %w", err)
 	}
 	pb, err := os.ReadFile(platformFile)
 	if err != nil {
@@ -111,18 +96,10 @@ func load(url, caFile, platformFile, policy string, conc int) (*bench, error) {
 	// every call, an ECDSA verification that would eat into the CPU the
 	// load generator shares with the service.
 	plat.Chain = plat.Chain[:1]
-	tr := &http.Transport{
-		TLSClientConfig:     &tls.Config{RootCAs: roots},
-		MaxIdleConns:        conc * 2,
-		MaxIdleConnsPerHost: conc * 2,
-		IdleConnTimeout:     time.Minute,
-	}
 	return &bench{
-		url:      url,
-		client:   &http.Client{Transport: tr, Timeout: 30 * time.Second},
+		client:   loadgen.NewClient(url, roots, conc),
 		producer: &sim.Producer{Platform: plat, Measurement: bytes.Repeat([]byte{0xab}, 32)},
 		policy:   policy,
-		conc:     conc,
 	}, nil
 }
 
@@ -131,7 +108,7 @@ func (b *bench) attest(ctx context.Context) error {
 	var ch struct {
 		Nonce []byte `json:"nonce"`
 	}
-	if err := b.call(ctx, "POST", "/v1/challenge", nil, &ch); err != nil {
+	if err := b.client.Call(ctx, "POST", "/v1/challenge", nil, &ch); err != nil {
 		return fmt.Errorf("challenge: %w", err)
 	}
 	rd, err := attest.ReportData(ch.Nonce, nil, nil)
@@ -146,7 +123,7 @@ func (b *bench) attest(ctx context.Context) error {
 	var tr struct {
 		Token string `json:"token"`
 	}
-	if err := b.call(ctx, "POST", "/v1/attest/sim.v1", body, &tr); err != nil {
+	if err := b.client.Call(ctx, "POST", "/v1/attest/sim.v1", body, &tr); err != nil {
 		return fmt.Errorf("attest: %w", err)
 	}
 	if tr.Token == "" {
@@ -157,126 +134,9 @@ func (b *bench) attest(ctx context.Context) error {
 
 func (b *bench) healthz(ctx context.Context) error {
 	for range 2 {
-		if err := b.call(ctx, "GET", "/healthz", nil, nil); err != nil {
+		if err := b.client.Call(ctx, "GET", "/healthz", nil, nil); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func (b *bench) call(ctx context.Context, method, path string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, b.url+path, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := b.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	rb, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != 200 {
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, rb)
-	}
-	if out != nil {
-		return json.Unmarshal(rb, out)
-	}
-	return nil
-}
-
-type runResult struct {
-	n       int
-	errors  int
-	elapsed time.Duration
-	lat     []time.Duration
-}
-
-// loop runs op in b.conc closed-loop workers for d.
-func (b *bench) loop(op func(context.Context) error, d time.Duration) runResult {
-	ctx := context.Background()
-	var mu sync.Mutex
-	var res runResult
-	start := time.Now()
-	deadline := start.Add(d)
-	var wg sync.WaitGroup
-	for range b.conc {
-		wg.Go(func() {
-			var lat []time.Duration
-			errs := 0
-			for time.Now().Before(deadline) {
-				t := time.Now()
-				if err := op(ctx); err != nil {
-					errs++
-					if errs == 1 {
-						fmt.Fprintln(os.Stderr, "bench: error:", err)
-					}
-					continue
-				}
-				lat = append(lat, time.Since(t))
-			}
-			mu.Lock()
-			res.lat = append(res.lat, lat...)
-			res.errors += errs
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	res.elapsed = time.Since(start)
-	res.n = len(res.lat)
-	return res
-}
-
-type summary struct {
-	rate     float64
-	p50, p99 time.Duration
-	errors   int
-}
-
-// summarize returns the medians over runs of each run's rate and
-// percentiles.
-func summarize(rs []runResult) summary {
-	var rates []float64
-	var p50s, p99s []time.Duration
-	errs := 0
-	for _, r := range rs {
-		rates = append(rates, float64(r.n)/r.elapsed.Seconds())
-		slices.Sort(r.lat)
-		p50s = append(p50s, pct(r.lat, 0.50))
-		p99s = append(p99s, pct(r.lat, 0.99))
-		errs += r.errors
-	}
-	return summary{rate: median(rates), p50: median(p50s), p99: median(p99s), errors: errs}
-}
-
-func pct(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(float64(len(sorted)-1) * p)
-	return sorted[i]
-}
-
-func median[T int64 | float64 | time.Duration](xs []T) T {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func rates(rs []runResult) string {
-	var out []string
-	for _, r := range rs {
-		out = append(out, fmt.Sprintf("%.0f", float64(r.n)/r.elapsed.Seconds()))
-	}
-	return fmt.Sprint(out)
-}
-
-func ms(d time.Duration) string {
-	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
 }
