@@ -43,7 +43,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newVersionCmd(), newEvidenceCmd(), newSimCmd(), newAttestdCmd(), newTokenCmd(), newManifestCmd(), newSecretCmd(), newStatusCmd(), newAuditCmd(), newRecoverCmd(), newCoordinatorCmd())
+	root.AddCommand(newVersionCmd(), newEvidenceCmd(), newSimCmd(), newAttestdCmd(), newTokenCmd(), newManifestCmd(), newSecretCmd(), newStatusCmd(), newAuditCmd(), newRecoverCmd(), newCoordinatorCmd(), newRunCmd())
 	return root
 }
 
@@ -52,9 +52,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	err := root.Execute()
 	var ue usageError
+	var ec exitCodeError
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &ec):
+		return int(ec) // a supervised program's status, passed through
 	case errors.As(err, &refusedError{}):
 		return exitRefused
 	case errors.As(err, &ue), isCobraUsage(err):

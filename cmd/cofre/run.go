@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cofre-cc/cofre/attest"
+	"github.com/cofre-cc/cofre/attest/sim"
+	"github.com/cofre-cc/cofre/coordinator/client"
+	"github.com/cofre-cc/cofre/launch"
+)
+
+// runEnvPrefix prefixes the environment variable of every cofre run flag
+// (COFRE_RUN_MANIFEST, COFRE_RUN_SERVICE…), so a pod spec sets them once.
+// The coordinator flags keep their own (COFRE_COORDINATOR…).
+const runEnvPrefix = "COFRE_RUN_"
+
+type runFlags struct {
+	coord                  coordFlags
+	manifest, service, tee string
+	agent, simPlatform     string
+	filesRoot, tokenFile   string
+	hostParams, measure    []string
+	supervise, printDigest bool
+	logLevel, logFormat    string
+}
+
+func newRunCmd() *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run --coordinator URL --manifest NAME --service NAME [--tee auto|sim|sevsnp|tdx|sgx] [flags] -- CMD [ARGS…]",
+		Short: "Attest, activate and run a program as a confidential workload",
+		Long: `Run measures CMD (the SHA-256 of its executable and of every --measure file:
+the workload digest), verifies the coordinator, proves with evidence from
+this TEE that a fresh key and that digest run here, and on admission writes
+the files the coordinator released (memory-backed storage only; the
+workload key into the configuration's key files), sets the policy's
+environment (nothing of the host's) and runs the policy's command — whose
+executable must be the one measured. ARGS are ignored: the policy decides
+the command line, and the host fills only the placeholders it declares
+(--host-param).
+
+Without --supervise cofre replaces itself with the program. With it, cofre
+stays as the parent: it renews the workload certificate before it expires
+(rewriting the files that hold it), forwards signals and exits with the
+program's status.
+
+A refused activation exits 1 with the coordinator's reasons; nothing runs.
+--print-digest prints the workload digest (for a manifest's
+workload_digests) and exits.
+
+Every flag can also be set in the environment: COFRE_RUN_ and the flag name
+in capitals with _ for - (COFRE_RUN_MANIFEST, COFRE_RUN_HOST_PARAM=a=1,b=2);
+the coordinator flags use COFRE_COORDINATOR, COFRE_INSECURE_SIMULATION….`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := flagsFromEnv(cmd.Flags(), runEnvPrefix); err != nil {
+				return err
+			}
+			if err := f.coord.fromEnv(cmd.Flags()); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			code, err := runRun(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), f, args)
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return exitCodeError(code)
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	f.coord.register(fl, "key")
+	fl.StringVar(&f.manifest, "manifest", "", "manifest (policy) name")
+	fl.StringVar(&f.service, "service", "", "service name in the manifest")
+	fl.StringVar(&f.tee, "tee", "auto", "where evidence comes from: auto, sim (the node agent or --sim-platform), sevsnp, tdx, sgx")
+	fl.StringVar(&f.agent, "agent", "", "node agent address for sim evidence: unix:///run/cofre/agent.sock or https://HOST:PORT")
+	fl.StringVar(&f.simPlatform, "sim-platform", "", "SIMULATION platform file to sign sim evidence locally (development, instead of --agent)")
+	fl.StringVar(&f.filesRoot, "files-root", "", "write the workload's files below this memory-backed directory (COFRE_FILES_ROOT tells the program), instead of at their paths")
+	fl.StringVar(&f.tokenFile, "token-file", "", "also write the workload's EAR token to this file (memory-backed)")
+	fl.StringArrayVar(&f.hostParams, "host-param", nil, "NAME=VALUE for a placeholder the service declares; repeatable")
+	fl.StringArrayVar(&f.measure, "measure", nil, "a further file to measure into the workload digest (a script, a jar); repeatable, in order")
+	fl.BoolVar(&f.supervise, "supervise", false, "stay as the parent: renew the certificate, forward signals, return the program's exit status")
+	fl.BoolVar(&f.printDigest, "print-digest", false, "print the workload digest of CMD and the --measure files, and exit")
+	fl.StringVar(&f.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	fl.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	return cmd
+}
+
+// exitCodeError carries the supervised program's exit status.
+type exitCodeError int
+
+func (e exitCodeError) Error() string {
+	return fmt.Sprintf("the program exited with status %d", int(e))
+}
+
+func runRun(ctx context.Context, stdout, stderr io.Writer, f runFlags, args []string) (int, error) {
+	logger, err := newLogger(stderr, f.logLevel, f.logFormat)
+	if err != nil {
+		return 0, err
+	}
+	digest, err := launch.Measure(args[0], f.measure...)
+	if err != nil {
+		return 0, usageError{err}
+	}
+	if f.printDigest {
+		fmt.Fprintln(stdout, hex.EncodeToString(digest))
+		return 0, nil
+	}
+	if f.manifest == "" || f.service == "" {
+		return 0, usagef("--manifest and --service are required")
+	}
+	exeSum, err := launch.ExecutableSHA256(args[0])
+	if err != nil {
+		return 0, usageError{err}
+	}
+	params, err := parseHostParams(f.hostParams)
+	if err != nil {
+		return 0, err
+	}
+	producer, err := f.producer(digest)
+	if err != nil {
+		return 0, err
+	}
+	c, err := f.coord.connect(ctx, stderr)
+	if err != nil {
+		return 0, err
+	}
+	w, err := launch.Activate(ctx, c, launch.Request{Manifest: f.manifest, Service: f.service, Digest: digest, HostParams: params, Producer: producer})
+	if err != nil {
+		var ae *client.APIError
+		if errors.As(err, &ae) || errors.Is(err, client.ErrRefused) {
+			return 0, coordError(stderr, err)
+		}
+		return 0, err
+	}
+	if w.Activation.Simulation {
+		fmt.Fprintln(stderr, "WARNING: SIMULATION: this workload's attestation is simulated; its secrets are not protected")
+	}
+	installed, err := w.Install(f.filesRoot)
+	if err != nil {
+		return 0, err
+	}
+	if f.tokenFile != "" {
+		if err := launch.WriteSecretFile(f.tokenFile, []byte(w.Activation.Token)); err != nil {
+			return 0, err
+		}
+	}
+	extra := map[string]string{}
+	if f.filesRoot != "" {
+		extra["COFRE_FILES_ROOT"] = f.filesRoot
+	}
+	prog, err := w.Program(exeSum, extra)
+	if err != nil {
+		return 0, err
+	}
+	if len(args) > 1 && strings.Join(args[1:], " ") != strings.Join(prog.Argv[1:], " ") {
+		logger.Warn("the host's arguments are ignored: the policy's command runs", "policy", prog.Argv)
+	}
+	logger.Info("admitted", "spiffe_id", w.Activation.SPIFFEID, "status", w.Activation.Status)
+	if !f.supervise {
+		return 0, prog.Exec()
+	}
+	root := c.Root()
+	renewer := func(cert tls.Certificate) (launch.Renewer, error) {
+		return client.New(f.coord.url, client.Options{Root: root, Certificate: &cert})
+	}
+	return prog.Supervise(ctx, w, launch.SuperviseOptions{Renewer: renewer, Installed: installed, Logger: logger})
+}
+
+// producer returns the evidence producer --tee selects.
+func (f *runFlags) producer(digest []byte) (attest.Producer, error) {
+	switch f.tee {
+	case "sim":
+		return f.simProducer(digest)
+	case "auto":
+		if f.agent != "" || f.simPlatform != "" {
+			return f.simProducer(digest)
+		}
+		return nil, usagef("--tee auto: no TEE found and no --agent or --sim-platform for SIMULATION")
+	case "sevsnp", "tdx", "sgx":
+		return nil, usagef("--tee %s: not available in this build", f.tee)
+	}
+	return nil, usagef("--tee %q: want auto, sim, sevsnp, tdx or sgx", f.tee)
+}
+
+func (f *runFlags) simProducer(digest []byte) (attest.Producer, error) {
+	if f.simPlatform != "" {
+		b, err := readFile(f.simPlatform, maxPEMFile)
+		if err != nil {
+			return nil, usagef("--sim-platform: %v", err)
+		}
+		plat, err := sim.ParsePlatform(b)
+		if err != nil {
+			return nil, usagef("--sim-platform: %v", err)
+		}
+		return &sim.Producer{Platform: plat, Measurement: digest}, nil
+	}
+	return nil, usagef("--tee sim needs --agent or --sim-platform")
+}
+
+func parseHostParams(kvs []string) (map[string]string, error) {
+	if len(kvs) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, usagef("--host-param %q: want NAME=VALUE", kv)
+		}
+		if _, dup := out[k]; dup {
+			return nil, usagef("--host-param %s given twice", k)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
