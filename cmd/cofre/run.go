@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cofre-cc/cofre/agent"
 	"github.com/cofre-cc/cofre/attest"
 	"github.com/cofre-cc/cofre/attest/sim"
 	"github.com/cofre-cc/cofre/coordinator/client"
@@ -87,7 +88,7 @@ the coordinator flags use COFRE_COORDINATOR, COFRE_INSECURE_SIMULATION….`,
 	fl.StringVar(&f.manifest, "manifest", "", "manifest (policy) name")
 	fl.StringVar(&f.service, "service", "", "service name in the manifest")
 	fl.StringVar(&f.tee, "tee", "auto", "where evidence comes from: auto, sim (the node agent or --sim-platform), sevsnp, tdx, sgx")
-	fl.StringVar(&f.agent, "agent", "", "node agent address for sim evidence: unix:///run/cofre/agent.sock or https://HOST:PORT")
+	fl.StringVar(&f.agent, "agent", "", "node agent address for sim evidence: unix:///run/cofre/agent.sock or http://HOST:PORT")
 	fl.StringVar(&f.simPlatform, "sim-platform", "", "SIMULATION platform file to sign sim evidence locally (development, instead of --agent)")
 	fl.StringVar(&f.filesRoot, "files-root", "", "write the workload's files below this memory-backed directory (COFRE_FILES_ROOT tells the program), instead of at their paths")
 	fl.StringVar(&f.tokenFile, "token-file", "", "also write the workload's EAR token to this file (memory-backed)")
@@ -198,6 +199,13 @@ func (f *runFlags) producer(digest []byte) (attest.Producer, error) {
 }
 
 func (f *runFlags) simProducer(digest []byte) (attest.Producer, error) {
+	if f.agent != "" {
+		c, err := agent.NewClient(f.agent)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		return c.Producer(digest), nil
+	}
 	if f.simPlatform != "" {
 		b, err := readFile(f.simPlatform, maxPEMFile)
 		if err != nil {

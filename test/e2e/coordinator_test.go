@@ -204,19 +204,25 @@ attestation:
   allow_simulation: true
 `, workloadMeasurement, v, indentLines(pemOf("CERTIFICATE", f.userCert.Raw), 6))
 	d := []byte(b.String())
+	return d, f.sign(f.t, d)
+}
+
+// sign returns every owner's signature file for document d.
+func (f *fleet) sign(t *testing.T, d []byte) [][]byte {
+	t.Helper()
 	var sigs [][]byte
 	for i, k := range f.owners {
 		s, err := manifest.Sign(d, k)
 		if err != nil {
-			f.t.Fatal(err)
+			t.Fatal(err)
 		}
 		sf, err := manifest.MarshalSignature(manifest.Signature{Owner: fmt.Sprintf("o%d", i), Signature: s}, manifest.Hash(d))
 		if err != nil {
-			f.t.Fatal(err)
+			t.Fatal(err)
 		}
 		sigs = append(sigs, sf)
 	}
-	return d, sigs
+	return sigs
 }
 
 // activate admits one workload instance and returns its TLS certificate.
