@@ -6,9 +6,11 @@
 #     H100, a GCE vTPM and Azure Attestation at the times it was valid;
 #  4. one flipped byte in a real quote is refused, with the reason;
 #  5. the attestation service issues a token verified offline;
-#  6. the coordinator admits a workload under a policy signed by two owners,
-#     with a secret a user uploaded, refuses a patched binary, and its audit
-#     log verifies.
+#  6. the local stack — attestd, the coordinator, the node agent — and
+#     `cofre run`: a workload is admitted under a policy signed by two
+#     owners, gets a secret a user uploaded (environment) and a generated
+#     one (a file in memory), a patched binary is refused, and the audit log
+#     verifies.
 # Everything runs offline, from vectors committed under attest/*/testdata.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -105,9 +107,9 @@ echo "(replaying the evidence with the spent nonce is refused:)"
 curl -s --cacert "$ca" -X POST "$url/v1/attest/sim.v1" -H 'Content-Type: application/json' \
   -d "{\"evidence\":\"$payload\",\"nonce\":\"$nonce_b64\",\"policy\":\"dev\"}"; echo
 
-say "6. The coordinator: a policy signed by two owners, a secret, an attested activation"
+say "6. The coordinator, the node agent and cofre run: a policy signed by two owners, secrets released only to the attested workload"
 k() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
-k "$work/alice.key"; k "$work/bob.key"; k "$work/ops.key"; k "$work/wl.key"
+k "$work/alice.key"; k "$work/bob.key"; k "$work/ops.key"
 openssl req -x509 -new -key "$work/ops.key" -subj /CN=ops -days 1 -out "$work/ops.pem" 2>/dev/null
 openssl pkey -in "$work/alice.key" -pubout -out "$work/alice.pub" 2>/dev/null
 # alice may create manifests here; ops audits the whole coordinator.
@@ -125,6 +127,8 @@ done
 export COFRE_COORDINATOR=$curl_url COFRE_INSECURE_SIMULATION=true
 simroot="$work/coord/sim/root-cert.pem"
 pub() { openssl pkey -in "$1" -pubout 2>/dev/null | sed 's/^/      /'; }
+sh_digest=$("$cofre" run --print-digest -- /bin/sh)
+shm=$(mktemp -d /dev/shm/cofre-demo-XXXXXX)
 cat > "$work/ward.yaml" <<YAML
 name: ward
 version: 1
@@ -140,15 +144,16 @@ packages:
   app:
     references:
       - tee: sim
-        measurements: ["$digest"]
+        measurements: ["$sh_digest"]
 services:
   api:
     package: app
-    command: ["/app/api"]
+    command: ["/bin/sh", "-c", 'echo "hello from the confidential workload: a partner token of \${#PARTNER_TOKEN} bytes in its environment, a database password of \$(wc -c < \$COFRE_FILES_ROOT/etc/api/db_password) bytes in memory"']
+    workload_digests: ["$sh_digest"]
     env:
-      DB_PASSWORD: '{{ secret "db_password" }}'
       PARTNER_TOKEN: '{{ secret "partner_token" }}'
     files:
+      /etc/api/db_password: '{{ secret "db_password" }}'
       /etc/api/cert.pem: '{{ workload "cert-pem" }}'
       /etc/api/key.pem: '{{ workload "key-pem" }}'
     kms_grants: [taxi_master]
@@ -174,37 +179,21 @@ printf 'partner-api-token-%s' "$nonce" > "$work/token.txt"
 "$cofre" secret set --sim-root "$simroot" --cert "$work/ops.pem" --key "$work/ops.key" ward partner_token --from-file "$work/token.txt"
 "$cofre" status --sim-root "$simroot"
 
-echo "(a workload activates: evidence binds the nonce, its key and its binary; the launcher of issue 5 will do this)"
-root="$work/coord/root.pem"
-activate() { # $1: measurement
-  local nb nh
-  nb=$(curl -sf --cacert "$root" -X POST "$curl_url/v1/activate/challenge" | json '["nonce"]')
-  nh=$(printf %s "$nb" | base64 -d | od -An -tx1 | tr -d ' \n')
-  openssl pkey -in "$work/wl.key" -pubout -out "$work/wl.pub" 2>/dev/null
-  openssl req -new -key "$work/wl.key" -subj /CN=ignored -outform DER -out "$work/wl.csr" 2>/dev/null
-  "$cofre" evidence produce --sim-platform "$work/coord/sim/platform.pem" --nonce "$nh" --public-key "$work/wl.pub" \
-    --measurement "$1" --workload-digest "$digest" -o "$work/wl-evidence.json"
-  python3 - "$work" "$nb" "$digest" <<'PY' > "$work/activate.json"
-import base64, json, sys
-work, nonce, digest = sys.argv[1:]
-ev = json.load(open(work + "/wl-evidence.json"))
-print(json.dumps({"manifest": "ward", "service": "api", "nonce": nonce,
-  "evidence": {"format": ev["format"], "data": ev["payload"]},
-  "csr": base64.b64encode(open(work + "/wl.csr", "rb").read()).decode(), "workload_digest": digest}))
-PY
-  curl -s --cacert "$root" -X POST "$curl_url/v1/activate" -H 'Content-Type: application/json' -d @"$work/activate.json"
-}
-activate "$digest" > "$work/activated.json"
-python3 - "$work/activated.json" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))
-assert "spiffe_id" in r, r
-print("admitted:", r["spiffe_id"], "status", r["status"], "(SIMULATION)" if r["simulation"] else "")
-print("env:", sorted(r["config"]["env"]), "files:", sorted(r["config"]["files"]), "key files (launcher writes):", r["config"]["key_files"])
-assert r["config"]["env"]["PARTNER_TOKEN"].startswith("partner-api-token-")
-PY
-echo "(a patched binary, another measurement, is refused with the reason:)"
-activate "$(printf patched | sha256sum | cut -d' ' -f1)" | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["code"]=="refused", r; print(r["message"]); [print(" -", x) for x in r["reasons"]]'
+echo "(the node agent signs SIMULATION evidence for launchers on this node)"
+"$cofre" agent --listen "unix://$work/agent.sock" --sim-platform "$work/coord/sim/platform.pem" > "$work/agent.log" 2>&1 &
+agent_pid=$!
+trap 'kill $attestd_pid $coord_pid $agent_pid 2>/dev/null; wait $attestd_pid $coord_pid $agent_pid 2>/dev/null; rm -rf "$work" "$shm"' EXIT
+for _ in $(seq 1 100); do [ -S "$work/agent.sock" ] && break; sleep 0.1; done
+echo "(cofre run: measure /bin/sh, attest through the agent, activate, write the files to memory, run the policy's command)"
+export COFRE_RUN_MANIFEST=ward COFRE_RUN_SERVICE=api COFRE_RUN_AGENT="unix://$work/agent.sock" \
+  COFRE_RUN_SIM_ROOT="$simroot" COFRE_RUN_FILES_ROOT="$shm/files"
+"$cofre" run -- /bin/sh
+echo "(the files live in memory only:)"; find "$shm/files" -type f | sed "s|$shm/files||"
+echo "(a patched shell is another workload: refused with the reason, nothing runs)"
+cp /bin/sh "$work/sh"; printf x >> "$work/sh"
+if COFRE_RUN_FILES_ROOT="$shm/refused" "$cofre" run -- "$work/sh"; then
+  echo "demo: a patched executable was admitted" >&2; exit 1
+fi
 echo "(the audit log verifies, line by line, against the coordinator's key:)"
 "$cofre" audit verify --coordinator "$curl_url" --sim-root "$simroot" --cert "$work/ops.pem" --cert-key "$work/ops.key"
 
