@@ -16,6 +16,10 @@ import (
 
 	"github.com/cofre-cc/cofre/agent"
 	"github.com/cofre-cc/cofre/attest"
+	"github.com/cofre-cc/cofre/attest/guest"
+	"github.com/cofre-cc/cofre/attest/sgx"
+	"github.com/cofre-cc/cofre/attest/snp"
+	"github.com/cofre-cc/cofre/attest/tdx"
 	"github.com/cofre-cc/cofre/attest/sim"
 	"github.com/cofre-cc/cofre/coordinator/client"
 	"github.com/cofre-cc/cofre/launch"
@@ -188,12 +192,24 @@ func (f *runFlags) producer(digest []byte) (attest.Producer, error) {
 	case "sim":
 		return f.simProducer(digest)
 	case "auto":
-		if f.agent != "" || f.simPlatform != "" {
+		// Hardware first: a TEE that is present is never passed over for
+		// simulation; one that cannot be read is an error, not "none".
+		p, err := guest.Detect(guest.Config{})
+		switch {
+		case err == nil:
+			return p, nil
+		case !errors.Is(err, guest.ErrNoTEE):
+			return nil, fmt.Errorf("--tee auto: %w", err)
+		case f.agent != "" || f.simPlatform != "":
 			return f.simProducer(digest)
 		}
-		return nil, usagef("--tee auto: no TEE found and no --agent or --sim-platform for SIMULATION")
-	case "sevsnp", "tdx", "sgx":
-		return nil, usagef("--tee %s: not available in this build", f.tee)
+		return nil, usagef("--tee auto: no TEE found (configfs-tsm, /dev/sev-guest, /dev/tdx_guest, Gramine /dev/attestation) and no --agent or --sim-platform for SIMULATION")
+	case "sevsnp":
+		return &snp.Producer{}, nil
+	case "tdx":
+		return &tdx.Producer{}, nil
+	case "sgx":
+		return &sgx.Producer{}, nil
 	}
 	return nil, usagef("--tee %q: want auto, sim, sevsnp, tdx or sgx", f.tee)
 }
