@@ -1,6 +1,7 @@
 // Package sgx verifies Intel SGX DCAP quotes, version 3 (evidence format
 // attest.FormatSGX, "sgx.quote.v3"), the way Intel's Quote Verification
-// Library does, without depending on it.
+// Library does, without depending on it, and produces them inside a
+// Gramine enclave (Producer: /dev/attestation).
 //
 // Use NewVerifier and call Verify with an attest.Options whose Collateral is
 // a collateral.Source holding Intel PCS collateral for the platform: TCB info

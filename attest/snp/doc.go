@@ -1,5 +1,6 @@
 // Package snp verifies AMD SEV-SNP attestation reports, evidence format
-// "sevsnp.report" (attest.FormatSEVSNP).
+// "sevsnp.report" (attest.FormatSEVSNP), and produces them inside a
+// SEV-SNP guest (Producer: configfs-tsm, or /dev/sev-guest).
 //
 // # Payload
 //

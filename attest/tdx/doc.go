@@ -1,6 +1,7 @@
 // Package tdx verifies Intel TDX quotes, evidence format "tdx.quote.v4"
 // (attest.FormatTDX), against Intel's root of trust and Intel PCS
-// collateral, offline.
+// collateral, offline, and produces them inside a TD (Producer:
+// configfs-tsm, or /dev/tdx_guest).
 //
 //	v := tdx.NewVerifier(tdx.Config{}) // Intel SGX Root CA, embedded
 //	claims, err := v.Verify(ctx, ev, attest.Options{Now: t, Collateral: collateral.Dir(dir)})

@@ -18,9 +18,9 @@ import (
 	"github.com/cofre-cc/cofre/attest"
 	"github.com/cofre-cc/cofre/attest/guest"
 	"github.com/cofre-cc/cofre/attest/sgx"
+	"github.com/cofre-cc/cofre/attest/sim"
 	"github.com/cofre-cc/cofre/attest/snp"
 	"github.com/cofre-cc/cofre/attest/tdx"
-	"github.com/cofre-cc/cofre/attest/sim"
 	"github.com/cofre-cc/cofre/coordinator/client"
 	"github.com/cofre-cc/cofre/launch"
 )
