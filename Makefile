@@ -21,7 +21,7 @@ demo: build
 
 # Everything CI runs: lint, unit tests (which replay every committed fuzz
 # seed corpus), and the end-to-end tests across processes.
-test: lint unit e2e
+test: lint unit e2e deploy-test
 
 lint: fmt-check vet staticcheck openapi
 
@@ -56,6 +56,26 @@ bench: build
 	$(GO) run ./bench/attest -runs 7
 	bench/attestd/run.sh -c 8 -d 5s -runs 5
 	bench/coordinator/run.sh -c 8 -d 5s -runs 5
+
+# The Kubernetes deployment (deploy/): render the Helm chart for every values
+# variant, validate each object against the Kubernetes schemas and check Pod
+# Security and NetworkPolicies (deploy/test/run.sh). helm is built from the Go
+# module proxy at a pinned version (go install pkg@version leaves cofre's
+# go.mod alone); the schemas come bundled in a pinned PyPI package. Nothing is
+# fetched while the checks run.
+HELM_VERSION                ?= v3.22.0
+HELM                        := bin/tools/helm-$(HELM_VERSION)
+KUBERNETES_VALIDATE_VERSION ?= 1.37.0
+
+$(HELM):
+	GOBIN=$(CURDIR)/bin/tools/helm-build $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	mv bin/tools/helm-build/helm $@ && rmdir bin/tools/helm-build
+
+.PHONY: deploy-test
+deploy-test: $(HELM)
+	@python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("kubernetes-validate") != "$(KUBERNETES_VALIDATE_VERSION)")' 2>/dev/null \
+		|| python3 -m pip install -q "kubernetes-validate==$(KUBERNETES_VALIDATE_VERSION)"
+	HELM=$(CURDIR)/$(HELM) ./deploy/test/run.sh
 
 clean:
 	rm -rf bin
