@@ -7,14 +7,22 @@
 //
 // The workload digest covers the program's executable and any further
 // files named with --measure (an interpreter's script, a JVM's jars), by
-// content; the arguments come from the policy, rendered by the
-// coordinator, so the host supplies none except the placeholders a
-// manifest declares.
+// absolute path and content; the arguments come from the policy, rendered
+// by the coordinator, so the host supplies none except the placeholders a
+// manifest declares. The program gets the policy's environment only and
+// starts in /.
 //
 // What it does not do: protect anything on the sim TEE (its evidence is
-// whatever the node agent signs), mount encrypted volumes (sealfs, a later
+// whatever the node agent signs); mount encrypted volumes (sealfs, a later
 // issue: a service that declares volumes is refused rather than run
-// unencrypted), or close the window between measuring the executable and
-// executing it (inside SEV-SNP, TDX and SGX the TEE's own measurement
-// covers the image; the digest is defence in depth).
+// unencrypted); close the window between the last measurement and exec
+// (the files are measured again just before; a host that can write the
+// file system inside that window wins — in confidential VMs the image must
+// itself be measured, e.g. by dm-verity under the TEE's launch
+// measurement); or protect its own flags: the coordinator address and the
+// trust anchor it is verified against come from the pod spec, which the
+// host writes — pin them where the TEE measures them (Kata's agent policy
+// or initdata, a Gramine manifest), and a hardware launcher refuses a
+// simulated coordinator. Files are checked to be on tmpfs/ramfs, which the
+// kernel may swap out: run without swap, or use encrypted swap.
 package launch

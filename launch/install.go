@@ -58,16 +58,33 @@ func (w *Workload) Install(root string) (*Installed, error) {
 	slices.Sort(paths)
 	for _, p := range paths {
 		if err := in.write(p, cfg.Files[p]); err != nil {
+			in.Remove()
 			return nil, err
 		}
 	}
 	for _, p := range cfg.KeyFiles {
 		if err := in.write(p, keyPEM); err != nil {
+			in.Remove()
 			return nil, err
 		}
-		delete(in.files, in.path(p)) // the key never changes: not kept in memory twice
+		in.files[in.path(p)] = nil // the key is not kept in memory twice
 	}
 	return in, nil
+}
+
+// Remove deletes every file Install wrote: after a failure, no secret is
+// left behind for whatever runs next in the pod.
+func (in *Installed) Remove() {
+	for p := range in.files {
+		os.Remove(p)
+	}
+	clear(in.files)
+}
+
+// Holds reports whether path is one of the installed files.
+func (in *Installed) Holds(path string) bool {
+	_, ok := in.files[filepath.Clean(path)]
+	return ok
 }
 
 // path maps a configuration path to where it is written.
@@ -91,13 +108,19 @@ func (in *Installed) write(p string, content []byte) error {
 }
 
 // WriteSecretFile writes content to path (0600; its directory created
-// 0700), atomically, and only if the directory is memory-backed.
+// 0700), atomically, and only if the directory is memory-backed and
+// closed to group and others (a directory this process owns is closed
+// first: an emptyDir is born 0777, and anyone in the pod could swap files
+// in it).
 func WriteSecretFile(path string, content []byte) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("launch: file %s: %w", path, err)
 	}
 	if err := checkMemoryBacked(dir); err != nil {
+		return fmt.Errorf("launch: file %s: %w", path, err)
+	}
+	if err := closeDir(dir); err != nil {
 		return fmt.Errorf("launch: file %s: %w", path, err)
 	}
 	if err := writeAtomic(path, content); err != nil {
@@ -146,7 +169,7 @@ func (in *Installed) Replace(old, new []byte) (int, error) {
 	n := 0
 	for _, p := range in.Paths() {
 		content := in.files[p]
-		if !bytes.Contains(content, old) {
+		if content == nil || !bytes.Contains(content, old) {
 			continue
 		}
 		next := bytes.ReplaceAll(content, old, new)

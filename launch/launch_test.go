@@ -49,24 +49,40 @@ func TestMeasure(t *testing.T) {
 	exe := writeExe(t, dir, "app", "echo v1")
 	script := filepath.Join(dir, "job.py")
 	os.WriteFile(script, []byte("print(1)"), 0o644)
-	d1, err := Measure(exe, script)
+	m1, err := Measure(exe, script)
 	if err != nil {
 		t.Fatal(err)
 	}
 	again, _ := Measure(exe, script)
-	if !bytes.Equal(d1, again) || len(d1) != 32 {
+	if !bytes.Equal(m1.Digest, again.Digest) || len(m1.Digest) != 32 || len(m1.Files) != 2 {
 		t.Fatal("the digest is not stable")
 	}
-	// A changed binary, a changed script, another order: other digests.
+	// The same bytes at another path: another digest (a pristine copy
+	// measured elsewhere does not stand for the file that runs).
+	copyPath := filepath.Join(t.TempDir(), "job.py")
+	os.WriteFile(copyPath, []byte("print(1)"), 0o644)
+	mCopy, _ := Measure(exe, copyPath)
+	// A changed script, a changed binary: other digests.
 	os.WriteFile(script, []byte("print(2)"), 0o644)
-	d2, _ := Measure(exe, script)
+	m2, _ := Measure(exe, script)
 	exe2 := writeExe(t, dir, "app2", "echo v2")
-	d3, _ := Measure(exe2, script)
-	d4, _ := Measure(script, exe) // a script is not executable, but Measure only reads
-	for _, d := range [][]byte{d2, d3, d4} {
-		if bytes.Equal(d, d1) {
-			t.Fatal("different content measured the same")
+	m3, _ := Measure(exe2, script)
+	m4, _ := Measure(exe, copyPath, script)
+	m5, _ := Measure(exe, script, copyPath)
+	if bytes.Equal(m4.Digest, m5.Digest) {
+		t.Fatal("the order of the measured files does not count")
+	}
+	for _, m := range []*Measurement{mCopy, m2, m3} {
+		if m == nil || bytes.Equal(m.Digest, m1.Digest) {
+			t.Fatal("different files measured the same")
 		}
+	}
+	// Verify notices a change after measuring.
+	if err := m1.Verify(); !errors.Is(err, ErrNotMeasured) {
+		t.Fatalf("Verify after a change: %v, want ErrNotMeasured", err)
+	}
+	if err := m2.Verify(); err != nil {
+		t.Fatalf("Verify unchanged: %v", err)
 	}
 	if _, err := Measure(filepath.Join(dir, "missing")); err == nil {
 		t.Fatal("a missing executable measured")
@@ -194,21 +210,37 @@ func isMemoryBacked(dir string) bool { return checkMemoryBacked(dir) == nil }
 func TestProgram(t *testing.T) {
 	dir := t.TempDir()
 	exe := writeExe(t, dir, "app", "exit 0")
-	other := writeExe(t, dir, "other", "exit 1")
-	sum, _ := ExecutableSHA256(exe)
+	sameBytes := writeExe(t, t.TempDir(), "app", "exit 0")
+	m, err := Measure(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv("LD_PRELOAD", "/tmp/evil.so")
 	w := &Workload{Activation: &api.ActivateResponse{Config: api.Config{Command: []string{exe, "--flag"}, Env: map[string]string{"DB": "x"}}}}
-	p, err := w.Program(sum, map[string]string{"COFRE_FILES_ROOT": "/r"})
+	p, err := w.Program(m, map[string]string{"COFRE_FILES_ROOT": "/r"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	env := strings.Join(p.Env, "\n")
-	if strings.Contains(env, "LD_PRELOAD") || !strings.Contains(env, "DB=x") || !strings.Contains(env, "PATH=") || !strings.Contains(env, "COFRE_FILES_ROOT=/r") {
-		t.Fatalf("env %q: the policy's, PATH and the launcher's only", p.Env)
+	if strings.Contains(env, "LD_PRELOAD") || !strings.Contains(env, "DB=x") || !strings.Contains(env, "PATH=") || !strings.Contains(env, "COFRE_FILES_ROOT=/r") || p.Dir != "/" {
+		t.Fatalf("env %q dir %q: the policy's, PATH and the launcher's only, in /", p.Env, p.Dir)
 	}
-	w.Activation.Config.Command = []string{other}
-	if _, err := w.Program(sum, nil); !errors.Is(err, ErrNotMeasured) {
-		t.Fatalf("another executable: %v, want ErrNotMeasured", err)
+	// The policy may not set what the launcher sets.
+	w.Activation.Config.Env["COFRE_FILES_ROOT"] = "/elsewhere"
+	if _, err := w.Program(m, map[string]string{"COFRE_FILES_ROOT": "/r"}); err == nil {
+		t.Fatal("the policy overrode the launcher's COFRE_FILES_ROOT")
+	}
+	delete(w.Activation.Config.Env, "COFRE_FILES_ROOT")
+	// Another path, even with the same bytes, is not the measured program.
+	w.Activation.Config.Command = []string{sameBytes}
+	if _, err := w.Program(m, nil); !errors.Is(err, ErrNotMeasured) {
+		t.Fatalf("another path: %v, want ErrNotMeasured", err)
+	}
+	// The measured executable changed after measuring.
+	w.Activation.Config.Command = []string{exe}
+	os.WriteFile(exe, []byte("#!/bin/sh\nexit 9\n"), 0o755)
+	if _, err := w.Program(m, nil); !errors.Is(err, ErrNotMeasured) {
+		t.Fatalf("changed after measuring: %v, want ErrNotMeasured", err)
 	}
 }
 
@@ -287,5 +319,98 @@ func TestRenewRewritesCertificateFiles(t *testing.T) {
 	blk, _ := pem.Decode(b)
 	if !bytes.Equal(blk.Bytes, w.Leaf.Raw) {
 		t.Fatal("the file does not hold the renewed certificate")
+	}
+}
+
+func TestInstallCleansUpAndClosesDirectories(t *testing.T) {
+	root := memDir(t)
+	// An emptyDir is born 0777: a directory we own is closed to 0700.
+	open := filepath.Join(root, "etc", "app")
+	os.MkdirAll(open, 0o777)
+	os.Chmod(open, 0o777)
+	fc := &fakeCoordinator{cfg: api.Config{Files: map[string][]byte{
+		"/etc/app/a":        []byte("secret a"),
+		"/etc/app/b":        []byte("secret b"),
+		"/etc/app/a/nested": []byte("cannot be written: a is a file"),
+	}}}
+	w, err := Activate(t.Context(), fc, Request{Digest: make([]byte, 32), Producer: &recordingProducer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Install(root); err == nil {
+		t.Fatal("Install succeeded though a file could not be written")
+	}
+	for _, p := range []string{"etc/app/a", "etc/app/b"} {
+		if _, err := os.Stat(filepath.Join(root, p)); err == nil {
+			t.Fatalf("a failed Install left %s behind", p)
+		}
+	}
+	if fi, _ := os.Stat(open); fi.Mode().Perm() != 0o700 {
+		t.Fatalf("directory mode %v, want 0700", fi.Mode().Perm())
+	}
+}
+
+// TestSuperviseSignalsOnce: one signal to the launcher is one signal to
+// the program.
+func TestSuperviseSignalsOnce(t *testing.T) {
+	dir := t.TempDir()
+	count := filepath.Join(dir, "count")
+	ready := filepath.Join(dir, "ready")
+	exe := writeExe(t, dir, "counter", `n=0
+trap 'n=$((n+1)); echo $n > "$COUNT"' USR1
+trap 'exit 5' TERM
+touch "$READY"
+while :; do sleep 0.05; done`)
+	p := &Program{Path: exe, Argv: []string{exe}, Env: []string{"COUNT=" + count, "READY=" + ready, "PATH=" + defaultPath}, Dir: "/"}
+	w := &Workload{Leaf: &x509.Certificate{NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}, Activation: &api.ActivateResponse{}}
+	go func() {
+		for {
+			if _, err := os.Stat(ready); err == nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		syscall.Kill(os.Getpid(), syscall.SIGUSR1)
+		for {
+			if b, _ := os.ReadFile(count); len(b) > 0 {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	}()
+	code, err := p.Supervise(t.Context(), w, SuperviseOptions{})
+	if err != nil || code != 5 {
+		t.Fatalf("Supervise: %d %v", code, err)
+	}
+	if b, _ := os.ReadFile(count); strings.TrimSpace(string(b)) != "1" {
+		t.Fatalf("the program got %q USR1 signals, want 1", b)
+	}
+}
+
+type refusingRenewer struct{}
+
+type statusError struct{ status int }
+
+func (e statusError) Error() string   { return "refused" }
+func (e statusError) HTTPStatus() int { return e.status }
+
+func (refusingRenewer) Renew(context.Context, []byte) (*api.RenewResponse, error) {
+	return nil, statusError{401}
+}
+
+// TestSuperviseStopsWhenRenewalRefused: a workload the coordinator no
+// longer renews does not run on.
+func TestSuperviseStopsWhenRenewalRefused(t *testing.T) {
+	dir := t.TempDir()
+	exe := writeExe(t, dir, "server", `trap 'exit 6' TERM
+while :; do sleep 0.05; done`)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	now := time.Now()
+	w := &Workload{Key: key, Leaf: &x509.Certificate{NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour)}, Activation: &api.ActivateResponse{}}
+	p := &Program{Path: exe, Argv: []string{exe}, Env: []string{"PATH=" + defaultPath}, Dir: "/"}
+	code, err := p.Supervise(t.Context(), w, SuperviseOptions{RenewAt: 0.1, Renewer: func(tls.Certificate) (Renewer, error) { return refusingRenewer{}, nil }})
+	if err != nil || code != 6 {
+		t.Fatalf("Supervise: %d %v, want the program stopped (6)", code, err)
 	}
 }

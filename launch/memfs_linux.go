@@ -1,9 +1,41 @@
 package launch
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"syscall"
 )
+
+// ErrDirectory: a secret file's directory is open to others and not ours
+// to close.
+var ErrDirectory = errors.New("directory open to group or others")
+
+// closeDir makes dir 0700 if this process owns it, and refuses it if
+// another user owns it and group or others may write it.
+func closeDir(dir string) error {
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fmt.Errorf("%s: no owner information", dir)
+	}
+	if int(st.Uid) == os.Geteuid() {
+		if fi.Mode().Perm() != 0o700 {
+			return os.Chmod(dir, 0o700)
+		}
+		return nil
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("%w: %s (%v, owner %d)", ErrDirectory, dir, fi.Mode().Perm(), st.Uid)
+	}
+	return nil
+}
 
 // Magic numbers of memory-backed file systems (linux/magic.h).
 const (

@@ -8,3 +8,5 @@ import "fmt"
 func checkMemoryBacked(dir string) error {
 	return fmt.Errorf("%w: %s (cannot check on this operating system)", ErrNotMemoryBacked, dir)
 }
+
+func closeDir(dir string) error { return checkMemoryBacked(dir) }

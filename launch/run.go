@@ -1,7 +1,6 @@
 package launch
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -35,18 +34,25 @@ type Program struct {
 	Path string
 	Argv []string
 	Env  []string
+	// Dir is the working directory: "/".
+	Dir string
+
+	m *Measurement // checked again just before the program starts
 }
 
-// Program checks that the policy's command runs the executable whose
-// content was measured (exeSHA256: the executable's own SHA-256, see
-// ExecutableSHA256) and returns the program to run.
+// Program checks that the policy's command runs the measured executable
+// (the same path: it is part of the digest) and that every measured file
+// is unchanged, and returns the program to run.
 //
 // The environment is the policy's and nothing of the host's: the host
 // controls the launcher's environment, and variables such as LD_PRELOAD,
 // PYTHONPATH or JAVA_TOOL_OPTIONS would run its code inside the workload.
 // PATH defaults to a standard list when the policy sets none; extra holds
-// the launcher's own variables (COFRE_FILES_ROOT).
-func (w *Workload) Program(exeSHA256 []byte, extra map[string]string) (*Program, error) {
+// the launcher's own variables (COFRE_FILES_ROOT), which the policy may
+// not also set. The program starts in /: a working directory is the host's
+// choice, and relative paths in the policy would resolve wherever it
+// pleased.
+func (w *Workload) Program(m *Measurement, extra map[string]string) (*Program, error) {
 	argv := w.Activation.Config.Command
 	if len(argv) == 0 {
 		return nil, errors.New("launch: the policy gives no command")
@@ -55,37 +61,43 @@ func (w *Workload) Program(exeSHA256 []byte, extra map[string]string) (*Program,
 	if err != nil {
 		return nil, err
 	}
-	sum, err := fileSHA256(path)
-	if err != nil {
-		return nil, fmt.Errorf("launch: %w", err)
+	if len(m.Files) == 0 || path != m.Files[0].Path {
+		measured := ""
+		if len(m.Files) > 0 {
+			measured = m.Files[0].Path
+		}
+		return nil, fmt.Errorf("launch: %w: the policy runs %s, %s was measured", ErrNotMeasured, path, measured)
 	}
-	if !bytes.Equal(sum, exeSHA256) {
-		return nil, fmt.Errorf("launch: %w: %s (sha256 %x, measured %x)", ErrNotMeasured, path, sum, exeSHA256)
+	if err := m.Verify(); err != nil {
+		return nil, err
 	}
 	env := make(map[string]string, len(w.Activation.Config.Env)+len(extra)+1)
 	maps.Copy(env, w.Activation.Config.Env)
-	maps.Copy(env, extra)
+	for k, v := range extra {
+		if _, ok := env[k]; ok {
+			return nil, fmt.Errorf("launch: the policy sets %s, which the launcher sets", k)
+		}
+		env[k] = v
+	}
 	if _, ok := env["PATH"]; !ok {
 		env["PATH"] = defaultPath
 	}
-	p := &Program{Path: path, Argv: slices.Clone(argv)}
+	p := &Program{Path: path, Argv: slices.Clone(argv), Dir: "/", m: m}
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		p.Env = append(p.Env, k+"="+env[k])
 	}
 	return p, nil
 }
 
-// ExecutableSHA256 returns the SHA-256 of the executable a command names.
-func ExecutableSHA256(command string) ([]byte, error) {
-	p, err := Resolve(command)
-	if err != nil {
-		return nil, err
-	}
-	return fileSHA256(p)
-}
-
-// Exec replaces this process with the program. It returns only on error.
+// Exec replaces this process with the program, after measuring its files
+// once more. It returns only on error.
 func (p *Program) Exec() error {
+	if err := p.m.Verify(); err != nil {
+		return err
+	}
+	if err := os.Chdir(p.Dir); err != nil {
+		return fmt.Errorf("launch: %w", err)
+	}
 	return fmt.Errorf("launch: exec %s: %w", p.Path, syscall.Exec(p.Path, p.Argv, p.Env))
 }
 
@@ -132,7 +144,12 @@ func (p *Program) Supervise(ctx context.Context, w *Workload, opts SuperviseOpti
 	if opts.RenewAt <= 0 || opts.RenewAt >= 1 {
 		opts.RenewAt = 2.0 / 3
 	}
-	cmd := &exec.Cmd{Path: p.Path, Args: p.Argv, Env: p.Env, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	if p.m != nil {
+		if err := p.m.Verify(); err != nil {
+			return 0, err
+		}
+	}
+	cmd := &exec.Cmd{Path: p.Path, Args: p.Argv, Env: p.Env, Dir: p.Dir, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
@@ -147,21 +164,43 @@ func (p *Program) Supervise(ctx context.Context, w *Workload, opts SuperviseOpti
 	if opts.Renewer == nil {
 		timer.Stop()
 	}
+	// Renewal runs beside the loop, never in it: a slow or stalled
+	// coordinator must not hold back signals or the child's exit.
+	renewed := make(chan error, 1)
+	renewing := false
+	cancelled := ctx.Done()
 	for {
 		select {
 		case err := <-done:
 			return exitCode(cmd, err)
 		case s := <-sigs:
 			_ = cmd.Process.Signal(s)
-		case <-ctx.Done():
+		case <-cancelled:
+			// Once: a closed channel is always ready.
+			cancelled = nil
 			_ = cmd.Process.Signal(syscall.SIGTERM)
 		case <-timer.C:
+			if !renewing {
+				renewing = true
+				go func() { renewed <- w.renew(ctx, opts) }()
+			}
+		case err := <-renewed:
+			renewing = false
 			next := time.Minute // retry soon after a failure, while the certificate lasts
-			if err := w.renew(ctx, opts); err != nil {
-				opts.Logger.Error("certificate renewal failed; retrying", "err", err, "expires", w.Leaf.NotAfter)
-			} else {
+			var refused interface{ HTTPStatus() int }
+			switch {
+			case err == nil:
 				next = renewIn(w.Leaf, now(), opts.RenewAt)
 				opts.Logger.Info("certificate renewed", "expires", w.Leaf.NotAfter)
+			case errors.As(err, &refused) && refused.HTTPStatus() >= 400 && refused.HTTPStatus() < 500:
+				// The coordinator refused (the instance reached its deadline,
+				// the manifest changed): the workload must not run on.
+				opts.Logger.Error("certificate renewal refused; stopping the program", "err", err)
+				_ = cmd.Process.Signal(syscall.SIGTERM)
+				timer.Stop()
+				continue
+			default:
+				opts.Logger.Error("certificate renewal failed; retrying", "err", err, "expires", w.Leaf.NotAfter)
 			}
 			timer.Reset(next)
 		}

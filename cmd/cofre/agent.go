@@ -197,8 +197,8 @@ func parseUnixAddress(s string) (string, error) {
 }
 
 // listenUnix listens on a unix socket at path with mode agentSocketMode.
-// The socket is made under a temporary name, its mode set, then renamed
-// into place, so it is never reachable with the umask's mode. A socket left
+// The socket is made under a temporary name with its final mode (a
+// restrictive umask), then renamed into place. A socket left
 // by a dead agent is replaced; a live agent's, or any other file, is not.
 // cleanup closes the listener and removes the socket if it is still ours.
 func listenUnix(path string, logger *slog.Logger) (net.Listener, func(), error) {
@@ -224,9 +224,19 @@ func listenUnix(path string, logger *slog.Logger) (net.Listener, func(), error) 
 			return nil, nil, fmt.Errorf("remove stale socket: %w", err)
 		}
 	}
+	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o022 != 0 {
+		// Anyone who may write the directory may swap the socket for theirs.
+		return nil, nil, usagef("--listen %s: directory %s is writable by group or others (%v)", path, dir, fi.Mode().Perm())
+	}
 	tmp := fmt.Sprintf("%s.%d", path, os.Getpid())
 	os.Remove(tmp) // a leftover of a dead agent with our pid
+	// The socket is born with its final mode: the umask (process-wide, and
+	// nothing else runs yet) leaves agentSocketMode, so no chmod by path
+	// (which follows symlinks) is needed and no moment exists when it is
+	// more open.
+	old := syscall.Umask(int(0o777 &^ agentSocketMode))
 	ln, err := net.Listen("unix", tmp)
+	syscall.Umask(old)
 	if err != nil {
 		return nil, nil, fmt.Errorf("listen: %w", err)
 	}
@@ -237,9 +247,6 @@ func listenUnix(path string, logger *slog.Logger) (net.Listener, func(), error) 
 		ln.Close()
 		os.Remove(tmp)
 		return nil, nil, err
-	}
-	if err := os.Chmod(tmp, agentSocketMode); err != nil {
-		return fail(fmt.Errorf("socket mode: %w", err))
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return fail(fmt.Errorf("socket: %w", err))

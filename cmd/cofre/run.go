@@ -75,8 +75,14 @@ the coordinator flags use COFRE_COORDINATOR, COFRE_INSECURE_SIMULATION….`,
 			if err := f.coord.fromEnv(cmd.Flags()); err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
+			ctx := cmd.Context()
+			if !f.supervise {
+				// Supervise forwards signals to the program itself; a
+				// context cancelled by the same signal would deliver it twice.
+				var stop context.CancelFunc
+				ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+				defer stop()
+			}
 			code, err := runRun(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), f, args)
 			if err != nil {
 				return err
@@ -117,34 +123,46 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, f runFlags, args []st
 	if err != nil {
 		return 0, err
 	}
-	digest, err := launch.Measure(args[0], f.measure...)
+	m, err := launch.Measure(args[0], f.measure...)
 	if err != nil {
 		return 0, usageError{err}
 	}
 	if f.printDigest {
-		fmt.Fprintln(stdout, hex.EncodeToString(digest))
+		fmt.Fprintln(stdout, hex.EncodeToString(m.Digest))
 		return 0, nil
 	}
 	if f.manifest == "" || f.service == "" {
 		return 0, usagef("--manifest and --service are required")
 	}
-	exeSum, err := launch.ExecutableSHA256(args[0])
-	if err != nil {
-		return 0, usageError{err}
-	}
 	params, err := parseHostParams(f.hostParams)
 	if err != nil {
 		return 0, err
 	}
-	producer, err := f.producer(digest)
+	producer, err := f.producer(m.Digest)
 	if err != nil {
 		return 0, err
+	}
+	hardware := producer.Format() != attest.FormatSim
+	if hardware {
+		// Inside a real TEE, a simulated coordinator (or one whose root
+		// the host chose) could hand this workload any command line: the
+		// launcher talks only to a coordinator it verified as hardware.
+		if f.coord.insecureSimulation {
+			return 0, usagef("--insecure-simulation with %s evidence: a workload in a real TEE trusts only a verified hardware coordinator", producer.Format())
+		}
+		if f.filesRoot != "" {
+			return 0, usagef("--files-root with %s evidence: files go to the paths the policy names", producer.Format())
+		}
 	}
 	c, err := f.coord.connect(ctx, stderr)
 	if err != nil {
 		return 0, err
 	}
-	w, err := launch.Activate(ctx, c, launch.Request{Manifest: f.manifest, Service: f.service, Digest: digest, HostParams: params, Producer: producer})
+	if hardware && c.Simulation() {
+		fmt.Fprintln(stderr, "REFUSED: the coordinator is simulated; a workload in a real TEE does not activate with it")
+		return 0, refusedError{}
+	}
+	w, err := launch.Activate(ctx, c, launch.Request{Manifest: f.manifest, Service: f.service, Digest: m.Digest, HostParams: params, Producer: producer})
 	if err != nil {
 		var ae *client.APIError
 		if errors.As(err, &ae) || errors.Is(err, client.ErrRefused) {
@@ -155,29 +173,38 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, f runFlags, args []st
 	if w.Activation.Simulation {
 		fmt.Fprintln(stderr, "WARNING: SIMULATION: this workload's attestation is simulated; its secrets are not protected")
 	}
+	extra := map[string]string{}
+	if f.filesRoot != "" {
+		extra["COFRE_FILES_ROOT"] = f.filesRoot
+	}
+	// The program is checked before any secret is written.
+	prog, err := w.Program(m, extra)
+	if err != nil {
+		return 0, err
+	}
 	installed, err := w.Install(f.filesRoot)
 	if err != nil {
 		return 0, err
 	}
 	if f.tokenFile != "" {
+		if installed.Holds(f.tokenFile) {
+			installed.Remove()
+			return 0, usagef("--token-file %s is one of the policy's files", f.tokenFile)
+		}
 		if err := launch.WriteSecretFile(f.tokenFile, []byte(w.Activation.Token)); err != nil {
+			installed.Remove()
 			return 0, err
 		}
 	}
-	extra := map[string]string{}
-	if f.filesRoot != "" {
-		extra["COFRE_FILES_ROOT"] = f.filesRoot
-	}
-	prog, err := w.Program(exeSum, extra)
-	if err != nil {
-		return 0, err
-	}
-	if len(args) > 1 && strings.Join(args[1:], " ") != strings.Join(prog.Argv[1:], " ") {
-		logger.Warn("the host's arguments are ignored: the policy's command runs", "policy", prog.Argv)
+	if len(args) > 1 {
+		// Never the arguments themselves: the policy's may hold secrets.
+		logger.Warn("the host's arguments are ignored: the policy's command runs", "ignored", len(args)-1)
 	}
 	logger.Info("admitted", "spiffe_id", w.Activation.SPIFFEID, "status", w.Activation.Status)
 	if !f.supervise {
-		return 0, prog.Exec()
+		err := prog.Exec()
+		installed.Remove()
+		return 0, err
 	}
 	root := c.Root()
 	renewer := func(cert tls.Certificate) (launch.Renewer, error) {

@@ -73,6 +73,10 @@ type APIError struct {
 	Reasons []api.Reason
 }
 
+// HTTPStatus returns the answer's HTTP status, for callers that must not
+// import this package to tell a refusal (4xx) from an outage.
+func (e *APIError) HTTPStatus() int { return e.Status }
+
 func (e *APIError) Error() string {
 	code := e.Code
 	if code == "" {
