@@ -17,6 +17,7 @@ const (
 	EventSecretWrite    = "secret_write"     // a user uploaded a secret
 	EventSecretRead     = "secret_read"      // a user read a secret
 	EventKMS            = "kms"              // a KMS call (Op says which)
+	EventVolumeRoot     = "volume_root"      // a workload reported a volume root hash
 	EventRecoveryShare  = "recovery_share"   // a recovery holder submitted a share
 	EventRecovered      = "recovered"        // a manifest was unlocked by recovery
 	EventAuditRead      = "audit_read"       // a user read the audit log

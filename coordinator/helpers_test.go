@@ -230,6 +230,14 @@ func (e *testEnv) manifestDoc(d doc) []byte {
       /etc/api/cert.pem: '{{ workload "cert-pem" }}'
       /etc/api/partner: '{{ secret "partner_token" }}'
     kms_grants: [master]
+    volumes:
+      data:
+        path: /data
+        key: volkey
+      tmp:
+        path: /tmp/spill
+        key: volkey
+        scratch: true
 %s
   worker:
     package: app
@@ -244,6 +252,8 @@ secrets:
   per_instance:
     kind: symmetric
     shared: false
+  volkey:
+    kind: symmetric
   master:
     kind: parquet-master-key
   other_master:

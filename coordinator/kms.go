@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -233,4 +234,82 @@ func (c *Coordinator) renew(req *api.RenewRequest, chain []*x509.Certificate, ev
 		return nil, errInternal
 	}
 	return &api.RenewResponse{Certificate: leaf.Raw, Chain: [][]byte{l.inter.Certificate().Raw}, Expires: leaf.NotAfter}, nil
+}
+
+// VolumeRoot returns the root hash last reported for a volume of the
+// calling workload's service.
+func (c *Coordinator) VolumeRoot(ctx context.Context, volume string, chain []*x509.Certificate) (*api.VolumeRoot, error) {
+	l, id, _, err := c.workload(chain)
+	if err != nil {
+		return nil, err
+	}
+	if err := volumeOf(l, id, volume); err != nil {
+		return nil, err
+	}
+	var vr api.VolumeRoot
+	err = c.store.View(func(tx *store.Tx) error {
+		b, err := tx.Get(store.Manifest(id.Manifest), tableVolumes, id.Service+"/"+volume)
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(b, &vr)
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return &api.VolumeRoot{}, nil
+	case err != nil:
+		c.log.Error("read volume root", "err", err)
+		return nil, errInternal
+	}
+	return &vr, nil
+}
+
+// SetVolumeRoot records the root hash a workload reports for a volume of
+// its service (at unmount). It is what the next mount is held to.
+func (c *Coordinator) SetVolumeRoot(ctx context.Context, volume string, root *api.VolumeRoot, chain []*x509.Certificate) error {
+	ev := &Event{Kind: EventVolumeRoot, Key: clipName(volume)}
+	err := c.setVolumeRoot(volume, root, chain, ev)
+	ev.fail(err)
+	if rerr := c.record(ctx, ev); rerr != nil && err == nil {
+		return rerr
+	}
+	return err
+}
+
+func (c *Coordinator) setVolumeRoot(volume string, root *api.VolumeRoot, chain []*x509.Certificate, ev *Event) error {
+	l, id, _, err := c.workload(chain)
+	ev.Manifest, ev.Service, ev.Instance = id.Manifest, id.Service, id.Instance
+	if err != nil {
+		return err
+	}
+	if err := volumeOf(l, id, volume); err != nil {
+		return err
+	}
+	if b, err := hex.DecodeString(root.Root); err != nil || len(b) != 32 {
+		return badRequest("root: want 64 hex digits")
+	}
+	b, err := json.Marshal(api.VolumeRoot{Root: root.Root, Time: c.now().UTC(), Instance: id.Instance})
+	if err != nil {
+		return errInternal
+	}
+	if err := c.store.Update(func(tx *store.Tx) error {
+		return tx.Put(store.Manifest(id.Manifest), tableVolumes, id.Service+"/"+volume, b)
+	}); err != nil {
+		c.log.Error("store volume root", "err", err)
+		return errInternal
+	}
+	return nil
+}
+
+// volumeOf checks that the workload's service declares volume, with
+// rollback protection (scratch volumes have none to keep).
+func volumeOf(l *loaded, id pki.SPIFFEID, volume string) error {
+	v, ok := l.m.Services[id.Service].Volumes[volume]
+	if !ok {
+		return forbidden("service %q has no volume %q", id.Service, clipName(volume))
+	}
+	if v.Scratch {
+		return conflict("volume %q is scratch: it keeps no root hash", volume)
+	}
+	return nil
 }

@@ -32,6 +32,7 @@ const (
 	tableDocs      = "docs"      // version (%020d) → document
 	tableSecrets   = "secrets"   // secret name → secrets.Value
 	tableInstances = "instances" // instance ID → instanceRecord
+	tableVolumes   = "volumes"   // service/volume → api.VolumeRoot
 	keyCurrent     = "current"
 	keyInfo        = "info"
 	keyExports     = "exports" // exportPins (in tableManifest)

@@ -124,6 +124,20 @@ func (c *Coordinator) Handler() http.Handler {
 		defer clear(s.Share)
 		return reply(w)(c.SubmitShare(r.Context(), r.PathValue("name"), &s))
 	})
+	route("GET "+api.PathVolumes+"{volume}/root", "volume_root_get", func(w http.ResponseWriter, r *http.Request) error {
+		return reply(w)(c.VolumeRoot(r.Context(), r.PathValue("volume"), peerChain(r)))
+	})
+	route("PUT "+api.PathVolumes+"{volume}/root", "volume_root_put", func(w http.ResponseWriter, r *http.Request) error {
+		var vr api.VolumeRoot
+		if err := decode(r, &vr); err != nil {
+			return err
+		}
+		if err := c.SetVolumeRoot(r.Context(), r.PathValue("volume"), &vr, peerChain(r)); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	})
 	route("GET "+api.PathJWKS, "jwks", func(w http.ResponseWriter, _ *http.Request) error {
 		b, err := c.tokenKeys.JWKS(c.now())
 		if err != nil {

@@ -29,6 +29,7 @@ const (
 	PathAuditHead         = "/v1/audit/head" // GET
 	PathRecovery          = "/v1/recovery"   // GET; /v1/recovery/{manifest} GET, POST
 	PathJWKS              = "/v1/certs"      // workload token keys
+	PathVolumes           = "/v1/volumes/"   // + {name}/root: GET, PUT; workload mTLS
 	PathOpenIDMetadata    = "/.well-known/openid-configuration"
 	MaxRequestBody        = 1 << 20 // bytes; manifests and evidence fit well below
 	NonceQueryParam       = "nonce"
@@ -137,6 +138,17 @@ type Volume struct {
 	Path    string `json:"path"`
 	Key     []byte `json:"key"`
 	Scratch bool   `json:"scratch,omitempty"`
+}
+
+// VolumeRoot is the last root hash a workload reported for one of its
+// service's encrypted volumes (sealfs): the next mount must find it, or
+// the volume was rolled back.
+type VolumeRoot struct {
+	// Root is the hex root hash; empty when none was ever reported.
+	Root string    `json:"root"`
+	Time time.Time `json:"time,omitzero"`
+	// Instance that reported it.
+	Instance string `json:"instance,omitempty"`
 }
 
 // RenewRequest asks for a new certificate for the instance named by the

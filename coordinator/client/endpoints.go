@@ -152,3 +152,19 @@ func secretPath(manifest, secret string) string {
 }
 
 func recoveryPath(manifest string) string { return api.PathRecovery + "/" + url.PathEscape(manifest) }
+
+// VolumeRoot returns the root hash last reported for a volume of the
+// workload's service (empty Root: none yet). Workload certificate required.
+func (c *Client) VolumeRoot(ctx context.Context, volume string) (*api.VolumeRoot, error) {
+	var out api.VolumeRoot
+	if err := c.call(ctx, http.MethodGet, api.PathVolumes+url.PathEscape(volume)+"/root", nil, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// SetVolumeRoot reports a volume's root hash (hex) at unmount. Workload
+// certificate required.
+func (c *Client) SetVolumeRoot(ctx context.Context, volume, root string) error {
+	return c.call(ctx, http.MethodPut, api.PathVolumes+url.PathEscape(volume)+"/root", nil, &api.VolumeRoot{Root: root}, nil)
+}
