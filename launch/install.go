@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 )
 
 // ErrNotMemoryBacked: a secret file's directory is on a disk-backed file
@@ -18,9 +17,9 @@ import (
 // FilesRoot to a memory-backed directory.
 var ErrNotMemoryBacked = errors.New("not on a memory-backed file system")
 
-// ErrVolumes: the service declares encrypted volumes, which this launcher
-// cannot mount yet (sealfs). It refuses rather than run unencrypted.
-var ErrVolumes = errors.New("encrypted volumes are not supported by this launcher yet")
+// ErrVolumes: the service declares encrypted volumes, which only a
+// supervising launcher serves (the FUSE server lives in its process).
+var ErrVolumes = errors.New("encrypted volumes need cofre run --supervise")
 
 // Installed is what Install wrote: the workload's files, by the path the
 // program reads (FilesRoot prepended).
@@ -35,14 +34,6 @@ type Installed struct {
 // every path is taken below root (for running outside a container).
 func (w *Workload) Install(root string) (*Installed, error) {
 	cfg := w.Activation.Config
-	if len(cfg.Volumes) > 0 {
-		names := make([]string, 0, len(cfg.Volumes))
-		for n := range cfg.Volumes {
-			names = append(names, n)
-		}
-		slices.Sort(names)
-		return nil, fmt.Errorf("launch: %w: %s", ErrVolumes, strings.Join(names, ", "))
-	}
 	in := &Installed{root: root, files: make(map[string][]byte)}
 	keyDER, err := x509.MarshalPKCS8PrivateKey(w.Key)
 	if err != nil {

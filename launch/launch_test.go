@@ -198,11 +198,6 @@ func TestInstall(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(disk, "etc/app/secret")); err == nil && !isMemoryBacked(disk) {
 		t.Fatal("a secret reached the disk")
 	}
-	fc.cfg.Volumes = map[string]api.Volume{"data": {Path: "/data"}}
-	wv, _ := Activate(t.Context(), fc, Request{Digest: make([]byte, 32), Producer: &recordingProducer{}})
-	if _, err := wv.Install(root); !errors.Is(err, ErrVolumes) {
-		t.Fatalf("volumes: %v, want ErrVolumes", err)
-	}
 }
 
 func isMemoryBacked(dir string) bool { return checkMemoryBacked(dir) == nil }
@@ -412,5 +407,77 @@ while :; do sleep 0.05; done`)
 	code, err := p.Supervise(t.Context(), w, SuperviseOptions{RenewAt: 0.1, Renewer: func(tls.Certificate) (Renewer, error) { return refusingRenewer{}, nil }})
 	if err != nil || code != 6 {
 		t.Fatalf("Supervise: %d %v, want the program stopped (6)", code, err)
+	}
+}
+
+type fakeMount struct {
+	root      [32]byte
+	unmounted bool
+}
+
+func (m *fakeMount) Unmount() error              { m.unmounted = true; return nil }
+func (m *fakeMount) RootHash() ([32]byte, error) { return m.root, nil }
+
+type fakeRoots struct{ roots map[string]string }
+
+func (r *fakeRoots) VolumeRoot(_ context.Context, v string) (*api.VolumeRoot, error) {
+	return &api.VolumeRoot{Root: r.roots[v]}, nil
+}
+func (r *fakeRoots) SetVolumeRoot(_ context.Context, v, root string) error {
+	r.roots[v] = root
+	return nil
+}
+
+func TestMountVolumes(t *testing.T) {
+	backing := t.TempDir()
+	files := memDir(t)
+	w := &Workload{Activation: &api.ActivateResponse{Config: api.Config{Volumes: map[string]api.Volume{
+		"data": {Path: "/data", Key: make([]byte, 32)},
+		"tmp":  {Path: "/tmp/spill", Key: make([]byte, 32), Scratch: true},
+	}}}}
+	var mounts []*fakeMount
+	state := [32]byte{1}
+	mount := func(dir string, key []byte, mp string) (VolumeMount, error) {
+		if !strings.HasPrefix(mp, files) {
+			t.Errorf("mount point %s not below the files root", mp)
+		}
+		m := &fakeMount{root: state}
+		mounts = append(mounts, m)
+		return m, nil
+	}
+	roots := &fakeRoots{roots: map[string]string{}}
+	dirOf := func(name string) string { return filepath.Join(backing, name) }
+	vs, err := w.MountVolumes(t.Context(), files, dirOf, mount, roots)
+	if err != nil {
+		t.Fatalf("a new, empty volume: %v", err)
+	}
+	if err := vs.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if roots.roots["data"] == "" || roots.roots["tmp"] != "" || !mounts[0].unmounted {
+		t.Fatalf("reported roots %v: want data's only, after unmount", roots.roots)
+	}
+	// The same state mounts again; another (an older copy) is refused and
+	// nothing stays mounted.
+	if vs, err = w.MountVolumes(t.Context(), files, dirOf, mount, roots); err != nil {
+		t.Fatal(err)
+	}
+	vs.Close(t.Context())
+	state = [32]byte{2}
+	mounts = nil
+	roots.roots["data"] = strings.Repeat("01", 32)
+	if _, err := w.MountVolumes(t.Context(), files, dirOf, mount, roots); !errors.Is(err, ErrRolledBack) {
+		t.Fatalf("a rolled-back volume: %v, want ErrRolledBack", err)
+	}
+	for _, m := range mounts {
+		if !m.unmounted {
+			t.Fatal("a refused mount stayed mounted")
+		}
+	}
+	// No root ever reported, but the backing directory holds files.
+	delete(roots.roots, "data")
+	os.WriteFile(filepath.Join(backing, "data", "f"), []byte("x"), 0o600)
+	if _, err := w.MountVolumes(t.Context(), files, dirOf, mount, roots); !errors.Is(err, ErrRolledBack) {
+		t.Fatalf("a non-empty volume never reported: %v, want ErrRolledBack", err)
 	}
 }
