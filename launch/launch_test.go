@@ -417,6 +417,7 @@ type fakeMount struct {
 
 func (m *fakeMount) Unmount() error              { m.unmounted = true; return nil }
 func (m *fakeMount) RootHash() ([32]byte, error) { return m.root, nil }
+func (m *fakeMount) Close() error                { return nil }
 
 type fakeRoots struct{ roots map[string]string }
 

@@ -25,6 +25,8 @@ type VolumeMount interface {
 	// RootHash is the volume's root hash (sealfs.Volume.RootHash), read
 	// after Unmount so nothing changes it any more.
 	RootHash() ([32]byte, error)
+	// Close releases the volume, after Unmount.
+	Close() error
 }
 
 // Mounter opens the sealfs volume in backing with key and mounts it at
@@ -119,15 +121,17 @@ func (vs *Volumes) Close(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("volume %s: %w", name, err))
 			continue
 		}
-		if vs.scratch[name] {
-			continue
+		if !vs.scratch[name] {
+			root, err := m.RootHash()
+			if err == nil {
+				err = vs.roots.SetVolumeRoot(ctx, name, hex.EncodeToString(root[:]))
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("volume %s: report the root hash: %w", name, err))
+			}
 		}
-		root, err := m.RootHash()
-		if err == nil {
-			err = vs.roots.SetVolumeRoot(ctx, name, hex.EncodeToString(root[:]))
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("volume %s: report the root hash: %w", name, err))
+		if err := m.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("volume %s: %w", name, err))
 		}
 	}
 	clear(vs.mounted)
@@ -137,6 +141,7 @@ func (vs *Volumes) Close(ctx context.Context) error {
 func (vs *Volumes) unmountAll() {
 	for _, m := range vs.mounted {
 		m.Unmount()
+		m.Close()
 	}
 	clear(vs.mounted)
 }

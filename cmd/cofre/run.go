@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -23,6 +24,8 @@ import (
 	"github.com/cofre-cc/cofre/attest/tdx"
 	"github.com/cofre-cc/cofre/coordinator/client"
 	"github.com/cofre-cc/cofre/launch"
+	"github.com/cofre-cc/cofre/sealfs"
+	sealfsfuse "github.com/cofre-cc/cofre/sealfs/fuse"
 )
 
 // runEnvPrefix prefixes the environment variable of every cofre run flag
@@ -36,6 +39,7 @@ type runFlags struct {
 	agent, simPlatform     string
 	filesRoot, tokenFile   string
 	hostParams, measure    []string
+	volumeDirs             []string
 	supervise, printDigest bool
 	logLevel, logFormat    string
 }
@@ -104,6 +108,7 @@ the coordinator flags use COFRE_COORDINATOR, COFRE_INSECURE_SIMULATION….`,
 	fl.StringVar(&f.tokenFile, "token-file", "", "also write the workload's EAR token to this file (memory-backed)")
 	fl.StringArrayVar(&f.hostParams, "host-param", nil, "NAME=VALUE for a placeholder the service declares; repeatable")
 	fl.StringArrayVar(&f.measure, "measure", nil, "a further file to measure into the workload digest (a script, a jar); repeatable, in order")
+	fl.StringArrayVar(&f.volumeDirs, "volume-dir", nil, "NAME=DIR: where encrypted volume NAME keeps its ciphertext (default /var/lib/cofre/volumes/MANIFEST/SERVICE/NAME); repeatable")
 	fl.BoolVar(&f.supervise, "supervise", false, "stay as the parent: renew the certificate, forward signals, return the program's exit status")
 	fl.BoolVar(&f.printDigest, "print-digest", false, "print the workload digest of CMD and the --measure files, and exit")
 	fl.StringVar(&f.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
@@ -182,6 +187,13 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, f runFlags, args []st
 	if err != nil {
 		return 0, err
 	}
+	if len(w.Activation.Config.Volumes) > 0 && !f.supervise {
+		return 0, usageError{launch.ErrVolumes}
+	}
+	volumeDirs, err := parseHostParams(f.volumeDirs)
+	if err != nil {
+		return 0, err
+	}
 	installed, err := w.Install(f.filesRoot)
 	if err != nil {
 		return 0, err
@@ -207,11 +219,67 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, f runFlags, args []st
 		return 0, err
 	}
 	root := c.Root()
-	renewer := func(cert tls.Certificate) (launch.Renewer, error) {
+	workloadClient := func(cert tls.Certificate) (*client.Client, error) {
 		return client.New(f.coord.url, client.Options{Root: root, Certificate: &cert})
 	}
-	return prog.Supervise(ctx, w, launch.SuperviseOptions{Renewer: renewer, Installed: installed, Logger: logger})
+	renewer := func(cert tls.Certificate) (launch.Renewer, error) { return workloadClient(cert) }
+	var volumes *launch.Volumes
+	if len(w.Activation.Config.Volumes) > 0 {
+		wc, err := workloadClient(tls.Certificate{Certificate: append([][]byte{w.Leaf.Raw}, w.Activation.Chain...), PrivateKey: w.Key})
+		if err != nil {
+			installed.Remove()
+			return 0, err
+		}
+		backing := func(name string) string {
+			if d, ok := volumeDirs[name]; ok {
+				return d
+			}
+			return filepath.Join("/var/lib/cofre/volumes", f.manifest, f.service, name)
+		}
+		if volumes, err = w.MountVolumes(ctx, f.filesRoot, backing, mountSealfs, wc); err != nil {
+			installed.Remove()
+			return 0, err
+		}
+	}
+	code, err := prog.Supervise(ctx, w, launch.SuperviseOptions{Renewer: renewer, Installed: installed, Logger: logger})
+	if volumes != nil {
+		// The root hashes go to the coordinator only now, once the program
+		// is gone and nothing writes any more.
+		if cerr := volumes.Close(context.WithoutCancel(ctx)); cerr != nil {
+			logger.Error("encrypted volumes", "err", cerr)
+			if err == nil && code == 0 {
+				err = cerr
+			}
+		}
+	}
+	installed.Remove()
+	return code, err
 }
+
+// sealfsMount serves one encrypted volume through FUSE.
+type sealfsMount struct {
+	v   *sealfs.Volume
+	srv *sealfsfuse.Server
+}
+
+func mountSealfs(backing string, key []byte, mountpoint string) (launch.VolumeMount, error) {
+	v, err := sealfs.OpenVolume(backing, key, sealfs.Options{})
+	if err != nil {
+		return nil, err
+	}
+	srv, err := sealfsfuse.Mount(v, mountpoint, sealfsfuse.Options{})
+	if err != nil {
+		v.Close()
+		return nil, err
+	}
+	return &sealfsMount{v: v, srv: srv}, nil
+}
+
+func (m *sealfsMount) Unmount() error { return m.srv.Unmount() }
+
+func (m *sealfsMount) RootHash() ([32]byte, error) { return m.v.RootHash() }
+
+func (m *sealfsMount) Close() error { return m.v.Close() }
 
 // producer returns the evidence producer --tee selects.
 func (f *runFlags) producer(digest []byte) (attest.Producer, error) {

@@ -6,7 +6,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+
 	"fmt"
+	"github.com/cofre-cc/cofre/internal/fusetest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,11 +29,16 @@ type runStack struct {
 	fleet  *fleet
 	shm    string // a memory-backed directory for --files-root
 	digest string // workload digest of /bin/sh
+	volume bool   // the service has an encrypted volume "data" at /data
 }
 
 func newRunStack(t *testing.T, script string, extraCoord ...string) *runStack {
+	return newRunStackVolume(t, script, false, extraCoord...)
+}
+
+func newRunStackVolume(t *testing.T, script string, volume bool, extraCoord ...string) *runStack {
 	t.Helper()
-	s := &runStack{t: t, bin: os.Getenv("COFRE_BIN"), state: t.TempDir()}
+	s := &runStack{t: t, bin: os.Getenv("COFRE_BIN"), state: t.TempDir(), volume: volume}
 	s.fleet = newFleet(t, s.state)
 	s.coord = startCoordinator(t, s.state, extraCoord...)
 	s.fleet.loadPlatform()
@@ -81,12 +88,14 @@ services:
       /etc/app/password: '{{ secret "password" }}'
       /etc/app/cert.pem: '{{ workload "cert-pem" }}'
       /etc/app/key.pem: '{{ workload "key-pem" }}'
-secrets:
+%ssecrets:
   token:
     kind: uploaded
   password:
     kind: ascii
     size: 32
+  volkey:
+    kind: symmetric
 users:
   ops:
     certificate: |
@@ -99,7 +108,7 @@ roles:
     actions: [read, write]
 attestation:
   allow_simulation: true
-`, s.digest, script, s.digest, indentLines(pemOf("CERTIFICATE", s.fleet.userCert.Raw), 6))
+`, s.digest, script, s.digest, volumeYAML(s.volume), indentLines(pemOf("CERTIFICATE", s.fleet.userCert.Raw), 6))
 	return []byte(b.String())
 }
 
@@ -276,5 +285,74 @@ func startAgent(t *testing.T, platform string) *agentProcess {
 			t.Fatalf("agent did not create its socket: %s", out.String())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func volumeYAML(on bool) string {
+	if !on {
+		return ""
+	}
+	return "    volumes:\n      data:\n        path: /data\n        key: volkey\n"
+}
+
+// TestRunVolume: an encrypted volume mounted by the supervising launcher
+// keeps the program's data across runs, holds only ciphertext on disk,
+// and a volume rolled back to an older copy is refused.
+func TestRunVolume(t *testing.T) {
+	fusetest.Require(t)
+	script := `d="$COFRE_FILES_ROOT/data"
+if [ -f "$d/visits" ]; then n=$(cat "$d/visits"); else n=0; fi
+n=$((n+1)); echo "$n" > "$d/visits"; echo "patient-record-$n" >> "$d/log"; echo "visit $n"`
+	s := newRunStackVolume(t, script, true)
+	root := filepath.Join(s.shm, "vol")
+	backing := filepath.Join(t.TempDir(), "data")
+	env := append(s.runEnv(root), "COFRE_RUN_VOLUME_DIR=data="+backing)
+	out := s.cofre(0, env, "run", "--supervise", "--", "/bin/sh")
+	if !strings.Contains(out, "visit 1") {
+		t.Fatalf("first run:\n%s", out)
+	}
+	old := filepath.Join(t.TempDir(), "old")
+	copyDir(t, backing, old)
+	out = s.cofre(0, env, "run", "--supervise", "--", "/bin/sh")
+	if !strings.Contains(out, "visit 2") {
+		t.Fatalf("second run did not see the first's data:\n%s", out)
+	}
+	// Only ciphertext on disk.
+	filepath.WalkDir(backing, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if b, _ := os.ReadFile(p); bytes.Contains(b, []byte("patient-record")) {
+				t.Errorf("%s holds plaintext", p)
+			}
+		}
+		return nil
+	})
+	// Roll the volume back to the copy taken after the first run.
+	os.RemoveAll(backing)
+	copyDir(t, old, backing)
+	out = s.cofre(3, env, "run", "--supervise", "--", "/bin/sh")
+	if strings.Contains(out, "visit") || !strings.Contains(out, "not in the state last reported") {
+		t.Fatalf("a rolled-back volume:\n%s", out)
+	}
+}
+
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	err := filepath.WalkDir(from, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, p)
+		dst := filepath.Join(to, rel)
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o700)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, 0o600)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
