@@ -285,20 +285,49 @@ func (c *Coordinator) setVolumeRoot(volume string, root *api.VolumeRoot, chain [
 	if err := volumeOf(l, id, volume); err != nil {
 		return err
 	}
-	if b, err := hex.DecodeString(root.Root); err != nil || len(b) != 32 {
-		return badRequest("root: want 64 hex digits")
+	if !validVolumeRoot(root.Root, id.Instance) {
+		return badRequest("root: want 64 hex digits, or dirty:%s", id.Instance)
 	}
 	b, err := json.Marshal(api.VolumeRoot{Root: root.Root, Time: c.now().UTC(), Instance: id.Instance})
 	if err != nil {
 		return errInternal
 	}
+	key := id.Service + "/" + volume
+	var stale *Error
 	if err := c.store.Update(func(tx *store.Tx) error {
-		return tx.Put(store.Manifest(id.Manifest), tableVolumes, id.Service+"/"+volume, b)
+		var cur api.VolumeRoot
+		prev, err := tx.Get(store.Manifest(id.Manifest), tableVolumes, key)
+		switch {
+		case err == nil:
+			if err := json.Unmarshal(prev, &cur); err != nil {
+				return err
+			}
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		// Compare and swap: the caller's view must be the record's.
+		if cur.Root != root.Previous {
+			stale = conflict("volume %q changed since it was read (now %q, by instance %s)", volume, clipName(cur.Root), cur.Instance)
+			return nil
+		}
+		return tx.Put(store.Manifest(id.Manifest), tableVolumes, key, b)
 	}); err != nil {
 		c.log.Error("store volume root", "err", err)
 		return errInternal
 	}
+	if stale != nil {
+		return stale
+	}
 	return nil
+}
+
+// validVolumeRoot accepts a root hash, or the dirty marker of the caller.
+func validVolumeRoot(root, instance string) bool {
+	if root == "dirty:"+instance {
+		return true
+	}
+	b, err := hex.DecodeString(root)
+	return err == nil && len(b) == 32
 }
 
 // volumeOf checks that the workload's service declares volume, with

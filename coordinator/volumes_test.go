@@ -28,6 +28,10 @@ func TestVolumeRoots(t *testing.T) {
 	if err := e.c.SetVolumeRoot(t.Context(), "data", &api.VolumeRoot{Root: root}, chain); err != nil {
 		t.Fatal(err)
 	}
+	// Compare and swap: a writer with a stale view is refused.
+	if err := e.c.SetVolumeRoot(t.Context(), "data", &api.VolumeRoot{Root: strings.Repeat("cd", 32)}, chain); !errors.Is(err, ErrConflict) {
+		t.Fatalf("stale previous: %v, want conflict", err)
+	}
 	// Another instance of the service sees it (a restarted workload).
 	r2, err := e.activate(e.activation())
 	if err != nil {
@@ -48,10 +52,11 @@ func TestVolumeRoots(t *testing.T) {
 		chain  any
 		want   error
 	}{
-		"another service's volume": {"data", root, workloadChain(t, rw), ErrForbidden},
-		"scratch volume":           {"tmp", root, chain, ErrConflict},
-		"not a root":               {"data", "abc", chain, ErrBadRequest},
-		"no certificate":           {"data", root, nil, ErrUnauthorized},
+		"another service's volume":  {"data", root, workloadChain(t, rw), ErrForbidden},
+		"scratch volume":            {"tmp", root, chain, ErrConflict},
+		"not a root":                {"data", "abc", chain, ErrBadRequest},
+		"another instance's marker": {"data", "dirty:someone-else", chain, ErrBadRequest},
+		"no certificate":            {"data", root, nil, ErrUnauthorized},
 	} {
 		ch, _ := tc.chain.([]*x509.Certificate)
 		if err := e.c.SetVolumeRoot(t.Context(), tc.volume, &api.VolumeRoot{Root: tc.root}, ch); !errors.Is(err, tc.want) {

@@ -424,7 +424,10 @@ type fakeRoots struct{ roots map[string]string }
 func (r *fakeRoots) VolumeRoot(_ context.Context, v string) (*api.VolumeRoot, error) {
 	return &api.VolumeRoot{Root: r.roots[v]}, nil
 }
-func (r *fakeRoots) SetVolumeRoot(_ context.Context, v, root string) error {
+func (r *fakeRoots) SetVolumeRoot(_ context.Context, v, previous, root string) error {
+	if r.roots[v] != previous {
+		return errors.New("conflict")
+	}
 	r.roots[v] = root
 	return nil
 }
@@ -432,7 +435,7 @@ func (r *fakeRoots) SetVolumeRoot(_ context.Context, v, root string) error {
 func TestMountVolumes(t *testing.T) {
 	backing := t.TempDir()
 	files := memDir(t)
-	w := &Workload{Activation: &api.ActivateResponse{Config: api.Config{Volumes: map[string]api.Volume{
+	w := &Workload{Activation: &api.ActivateResponse{Instance: "i1", SPIFFEID: "spiffe://td/m/s/i1", Config: api.Config{Volumes: map[string]api.Volume{
 		"data": {Path: "/data", Key: make([]byte, 32)},
 		"tmp":  {Path: "/tmp/spill", Key: make([]byte, 32), Scratch: true},
 	}}}}
@@ -458,12 +461,23 @@ func TestMountVolumes(t *testing.T) {
 	if roots.roots["data"] == "" || roots.roots["tmp"] != "" || !mounts[0].unmounted {
 		t.Fatalf("reported roots %v: want data's only, after unmount", roots.roots)
 	}
-	// The same state mounts again; another (an older copy) is refused and
-	// nothing stays mounted.
+	// The same state mounts again; while it is mounted a second mount (a
+	// copy on another node) is refused; another state (an older copy) is
+	// refused, and nothing stays mounted.
 	if vs, err = w.MountVolumes(t.Context(), files, dirOf, mount, roots); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := w.MountVolumes(t.Context(), files, dirOf, mount, roots); !errors.Is(err, ErrRolledBack) {
+		t.Fatalf("a second mount of a mounted volume: %v, want ErrRolledBack", err)
+	}
 	vs.Close(t.Context())
+	// A run that crashed (never reported) leaves the marker: refused.
+	crashed := roots.roots["data"]
+	roots.roots["data"] = "dirty:i0"
+	if _, err := w.MountVolumes(t.Context(), files, dirOf, mount, roots); !errors.Is(err, ErrRolledBack) {
+		t.Fatalf("after a crash: %v, want ErrRolledBack", err)
+	}
+	roots.roots["data"] = crashed
 	state = [32]byte{2}
 	mounts = nil
 	roots.roots["data"] = strings.Repeat("01", 32)

@@ -29,7 +29,7 @@ const volumeKeyLen = 32
 
 type volumeFlags struct {
 	keyFile, expectRoot, rootFile string
-	scratch, allowOther           bool
+	scratch, allowOther, init     bool
 	segmentSize                   int
 }
 
@@ -49,7 +49,7 @@ func newVolumeCmd() *cobra.Command {
 func newVolumeMountCmd() *cobra.Command {
 	var f volumeFlags
 	cmd := &cobra.Command{
-		Use:   "mount --key-file F [--scratch | --expect-root HEX] [--root-file F] DIR MOUNTPOINT",
+		Use:   "mount --key-file F (--expect-root HEX | --init | --scratch) [--root-file F] DIR MOUNTPOINT",
 		Short: "Serve the sealfs volume in DIR as plaintext at MOUNTPOINT (FUSE) until SIGINT or SIGTERM",
 		Long: `Mounts the sealfs volume whose ciphertext lives in DIR at MOUNTPOINT: programs
 read and write plaintext there, DIR only ever holds ciphertext. Reading a file
@@ -60,8 +60,10 @@ Freshness: with --expect-root the volume's root hash must equal HEX, or the
 mount is refused (exit 1: the volume was rolled back or changed while
 unmounted). On SIGINT or SIGTERM the volume is unmounted (lazily if a program
 still uses it, waiting for it to finish) and its root hash printed — report it
-to whoever checks the next mount; --root-file also writes it there. --scratch
-skips both: for volumes that need no freshness (spill and temp files).
+to whoever checks the next mount; --root-file also writes it there. --init
+starts a new volume (DIR must be empty). --scratch skips both: for volumes
+that need no freshness (spill and temp files). One of the three is
+required: a mount that checks nothing must say so.
 
 Needs /dev/fuse, and root (mount(2)) or fusermount3 (Debian package fuse3).
 
@@ -81,6 +83,7 @@ in capitals with _ for -, e.g. COFRE_VOLUME_KEY_FILE.`,
 	f.registerExpect(cmd)
 	fl := cmd.Flags()
 	fl.BoolVar(&f.scratch, "scratch", false, "no freshness: skip the root hash check at mount and its report at unmount")
+	fl.BoolVar(&f.init, "init", false, "a new volume: DIR must be empty (instead of --expect-root)")
 	fl.StringVar(&f.rootFile, "root-file", "", "also write the root hash at unmount to this file (hex, 0600)")
 	fl.BoolVar(&f.allowOther, "allow-other", false, "let other users than the mounting one use the mount (file modes still apply)")
 	fl.IntVar(&f.segmentSize, "segment-size", 0, "segment size of new files in bytes: a power of two, 4096..1048576 (default 65536)")
@@ -240,12 +243,28 @@ func runVolumeFsck(ctx context.Context, stdout io.Writer, f volumeFlags, dir str
 func runVolumeMount(ctx context.Context, stdout, stderr io.Writer, f volumeFlags, dir, mountpoint string) error {
 	var want [32]byte
 	var err error
+	modes := 0
+	for _, on := range []bool{f.expectRoot != "", f.init, f.scratch} {
+		if on {
+			modes++
+		}
+	}
 	switch {
-	case f.scratch && (f.expectRoot != "" || f.rootFile != ""):
-		return usagef("--scratch has no root hash: drop --expect-root and --root-file")
+	case modes != 1:
+		return usagef("give exactly one of --expect-root HEX (an existing volume), --init (a new, empty one) or --scratch (no freshness)")
+	case f.scratch && f.rootFile != "":
+		return usagef("--scratch has no root hash: drop --root-file")
 	case f.expectRoot != "":
 		if want, err = parseRootHex(f.expectRoot); err != nil {
 			return err
+		}
+	case f.init:
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return usagef("%s: %v", dir, err)
+		}
+		if len(entries) > 0 {
+			return usagef("--init: %s is not empty", dir)
 		}
 	}
 	v, err := openVolume(f, dir)

@@ -125,7 +125,9 @@ func TestVolumeUsage(t *testing.T) {
 		{"bad expect-root", "64 hex", []string{"volume", "fsck", "--key-file", rawKey, "--expect-root", "abc", dir}},
 		{"fsck two dirs", "accepts 1 arg", []string{"volume", "fsck", "--key-file", rawKey, dir, dir}},
 		{"mount one arg", "accepts 2 arg", []string{"volume", "mount", "--key-file", rawKey, dir}},
-		{"scratch with expect-root", "--scratch", []string{"volume", "mount", "--key-file", rawKey, "--scratch", "--expect-root", strings.Repeat("00", 32), dir, mnt}},
+		{"scratch with expect-root", "exactly one of", []string{"volume", "mount", "--key-file", rawKey, "--scratch", "--expect-root", strings.Repeat("00", 32), dir, mnt}},
+		{"no freshness mode", "exactly one of", []string{"volume", "mount", "--key-file", rawKey, dir, mnt}},
+		{"init on a used volume", "not empty", []string{"volume", "mount", "--key-file", rawKey, "--init", dir, mnt}},
 		{"bad segment size", "invalid options", []string{"volume", "mount", "--key-file", rawKey, "--scratch", "--segment-size", "1000", dir, mnt}},
 		{"unknown subcommand", "unknown command", []string{"volume", "mnt"}},
 	}

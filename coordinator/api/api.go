@@ -144,9 +144,15 @@ type Volume struct {
 // service's encrypted volumes (sealfs): the next mount must find it, or
 // the volume was rolled back.
 type VolumeRoot struct {
-	// Root is the hex root hash; empty when none was ever reported.
-	Root string    `json:"root"`
-	Time time.Time `json:"time,omitzero"`
+	// Root is the hex root hash; empty when none was ever reported;
+	// "dirty:<instance>" while an instance has the volume mounted (a
+	// mount that finds it refuses: that run never reported its state).
+	Root string `json:"root"`
+	// Previous, when setting, is the Root the caller read: the update is
+	// refused (409) if the record changed since, so two instances never
+	// both take a volume from one state.
+	Previous string    `json:"previous,omitempty"`
+	Time     time.Time `json:"time,omitzero"`
 	// Instance that reported it.
 	Instance string `json:"instance,omitempty"`
 }

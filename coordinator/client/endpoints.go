@@ -163,8 +163,9 @@ func (c *Client) VolumeRoot(ctx context.Context, volume string) (*api.VolumeRoot
 	return &out, nil
 }
 
-// SetVolumeRoot reports a volume's root hash (hex) at unmount. Workload
-// certificate required.
-func (c *Client) SetVolumeRoot(ctx context.Context, volume, root string) error {
-	return c.call(ctx, http.MethodPut, api.PathVolumes+url.PathEscape(volume)+"/root", nil, &api.VolumeRoot{Root: root}, nil)
+// SetVolumeRoot replaces a volume's record, previous, with root (a hex
+// root hash, or "dirty:<instance>" while mounted); the coordinator refuses
+// (409) if the record is no longer previous. Workload certificate required.
+func (c *Client) SetVolumeRoot(ctx context.Context, volume, previous, root string) error {
+	return c.call(ctx, http.MethodPut, api.PathVolumes+url.PathEscape(volume)+"/root", nil, &api.VolumeRoot{Root: root, Previous: previous}, nil)
 }
