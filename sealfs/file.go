@@ -11,27 +11,94 @@ import (
 	"io/fs"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
 // node is the shared state of one open ciphertext file: every File opened
 // on the same path of a Volume shares it, so they see each other's writes.
 type node struct {
-	aead     cipher.AEAD // per-file segment cipher; immutable
-	fileID   [fileIDSize]byte
+	keys     *keys // the volume's, to seal a renewed header
 	segLog   uint8
 	f        *os.File
 	writable bool
 
 	refs int // number of open Files; guarded by Volume.mu
 
-	// mu guards path, size, broken and the ciphertext on disk: readers
+	// mu guards the fields below and the ciphertext on disk: readers
 	// (ReadAt) take it shared, writers (WriteAt, Truncate) exclusively, so
 	// a reader never sees a half-written segment of this process.
 	mu     sync.RWMutex
+	aead   cipher.AEAD // per-file segment cipher; replaced with fileID
+	fileID [fileIDSize]byte
 	path   string // current path in the volume
 	size   int64  // plaintext size
 	broken error  // set when a failed write left the file inconsistent
+
+	// finalOK is set once the last segment on disk was authenticated as
+	// final (or written by us): until then a file cut at a segment
+	// boundary by the host would read as a shorter, genuine file.
+	finalOK atomic.Bool
+
+	// tags holds the expected tag of every segment this node sealed or
+	// authenticated. Readers record tags under a shared mu, hence tagMu.
+	tagMu sync.Mutex
+	tags  tagSet
+}
+
+// tagChunk is the number of tags allocated together: 16 KiB, so the
+// memory for tags follows the parts of a file actually touched.
+const tagChunk = 1024
+
+// tagSet maps a segment index to the tag last sealed or authenticated for
+// it. An all-zero entry means unknown (a genuine tag is zero with
+// probability 2^-128).
+type tagSet map[int64]*[tagChunk][tagSize]byte
+
+func (s tagSet) get(i int64) (t [tagSize]byte, ok bool) {
+	c := s[i/tagChunk]
+	if c == nil {
+		return t, false
+	}
+	t = c[i%tagChunk]
+	return t, t != [tagSize]byte{}
+}
+
+func (s tagSet) set(i int64, tag []byte) {
+	c := s[i/tagChunk]
+	if c == nil {
+		c = new([tagChunk][tagSize]byte)
+		s[i/tagChunk] = c
+	}
+	copy(c[i%tagChunk][:], tag)
+}
+
+// forgetFrom drops the tags of segments i and above (cut by a truncate).
+func (s tagSet) forgetFrom(i int64) {
+	for k, c := range s {
+		switch {
+		case k*tagChunk >= i:
+			delete(s, k)
+		case (k+1)*tagChunk > i:
+			clear(c[i-k*tagChunk:])
+		}
+	}
+}
+
+// checkTag compares the tag of segment i as read from disk with the one
+// expected. A different tag is a segment replaced behind our back, even by
+// an older genuine version of itself, which GCM alone would accept. Then
+// (if record) it remembers the tag, which the caller has authenticated.
+func (n *node) checkTag(i int64, tag []byte, record bool) error {
+	n.tagMu.Lock()
+	defer n.tagMu.Unlock()
+	if want, ok := n.tags.get(i); ok && !bytes.Equal(want[:], tag) {
+		return tampered(n.path, i, "segment is not the version last written or read (rolled back)")
+	}
+	if record {
+		n.tags.set(i, tag)
+	}
+	return nil
 }
 
 func (n *node) segSize() int64 { return 1 << n.segLog }
@@ -51,6 +118,20 @@ func (n *node) sealSegment(dst []byte, i int64, final bool, plain []byte) []byte
 	var aad [aadSize]byte
 	dst = append(dst, nonce[:]...)
 	return n.aead.Seal(dst, nonce[:], plain, segmentAAD(&aad, &n.fileID, i, final))
+}
+
+// wrote records the tags of segments first, first+1, … sealed in ct (whole
+// segments, plaintext lengths from size) once ct is on disk: a sealed
+// segment that never reached the disk must not become the expected one.
+func (n *node) wrote(first int64, ct []byte, size int64) {
+	seg := n.segSize()
+	n.tagMu.Lock()
+	defer n.tagMu.Unlock()
+	for i := first; len(ct) > 0; i++ {
+		l := segmentPlainLen(i, size, seg) + SegmentOverhead
+		n.tags.set(i, ct[l-tagSize:l])
+		ct = ct[l:]
+	}
 }
 
 // openSegment authenticates and decrypts segment i in place and returns
@@ -117,9 +198,20 @@ func (n *node) readBatch(buf []byte, i, j, total, size int64, tap hash.Hash, fn 
 			tap.Write(ct[:nonceSize])
 			tap.Write(ct[l-tagSize:])
 		}
+		var tag [tagSize]byte
+		copy(tag[:], ct[l-tagSize:])
+		if err := n.checkTag(k, tag[:], false); err != nil {
+			return err
+		}
 		pt, err := n.openSegment(ct, k, k == final)
 		if err != nil {
 			return err
+		}
+		if err := n.checkTag(k, tag[:], true); err != nil {
+			return err // another reader recorded a different tag meanwhile
+		}
+		if k == final {
+			n.finalOK.Store(true)
 		}
 		fn(k, pt)
 	}
@@ -158,6 +250,9 @@ func (n *node) readAt(p []byte, off int64) (int, error) {
 		if n.broken != nil {
 			return 0, n.broken
 		}
+		if err := n.checkFinal(); err != nil {
+			return 0, err
+		}
 		return 0, io.EOF
 	}
 	want := min(int64(len(p)), n.size-off)
@@ -181,6 +276,18 @@ func (n *node) readAt(p []byte, off int64) (int, error) {
 	return int(want), nil
 }
 
+// checkFinal authenticates the last segment as final, once per node: it
+// is what tells a genuine end of file from one cut at a segment boundary.
+// Reads that reach the last segment do it on the way; an EOF, a write or
+// a truncate that would not read it call this first. n.mu must be held.
+func (n *node) checkFinal() error {
+	if n.finalOK.Load() {
+		return nil
+	}
+	last := numSegments(n.size, n.segSize()) - 1
+	return n.readSegments(last, last, n.size, nil, func(int64, []byte) {})
+}
+
 // writeAt writes p at off, sealing only the touched segments. n.mu must be
 // held exclusively.
 //
@@ -199,6 +306,9 @@ func (n *node) writeAt(p []byte, off int64) (int, error) {
 	end := off + int64(len(p))
 	if end > MaxFileSize || end < off {
 		return 0, &fs.PathError{Op: "write", Path: n.path, Err: syscall.EFBIG}
+	}
+	if err := n.checkFinal(); err != nil {
+		return 0, err
 	}
 	seg := n.segSize()
 	oldSize := n.size
@@ -223,6 +333,11 @@ func (n *node) writeAt(p []byte, off int64) (int, error) {
 			if k <= oldLast && oldEnd > start && !covered {
 				// Read-modify-write of a partly overwritten segment.
 				err := n.readSegments(k, k, oldSize, nil, func(_ int64, old []byte) { copy(pt, old) })
+				if err != nil && i > s0 {
+					// Earlier batches are on disk but n.size is not
+					// updated: the file no longer matches it.
+					return 0, n.fail(err)
+				}
 				if err != nil {
 					return 0, err
 				}
@@ -235,6 +350,7 @@ func (n *node) writeAt(p []byte, off int64) (int, error) {
 		if _, err := n.f.WriteAt(buf, segmentOffset(i, seg)); err != nil {
 			return 0, n.fail(err)
 		}
+		n.wrote(i, buf, newSize)
 		i = j + 1
 	}
 	if newLast > oldLast && oldLast < s0 {
@@ -249,6 +365,7 @@ func (n *node) writeAt(p []byte, off int64) (int, error) {
 		if _, err := n.f.WriteAt(ct, segmentOffset(oldLast, seg)); err != nil {
 			return 0, n.fail(err)
 		}
+		n.wrote(oldLast, ct, newSize)
 	}
 	n.size = newSize
 	return len(p), nil
@@ -276,6 +393,12 @@ func (n *node) truncate(size int64) error {
 	if size > MaxFileSize {
 		return &fs.PathError{Op: "truncate", Path: n.path, Err: syscall.EFBIG}
 	}
+	if size == 0 {
+		return n.renew()
+	}
+	if err := n.checkFinal(); err != nil {
+		return err
+	}
 	seg := n.segSize()
 	if size > n.size {
 		zeros := make([]byte, min(size-n.size, ioBatchBytes))
@@ -301,10 +424,48 @@ func (n *node) truncate(size int64) error {
 	if _, err := n.f.WriteAt(ct, segmentOffset(last, seg)); err != nil {
 		return n.fail(err)
 	}
+	n.wrote(last, ct, size)
 	if err := n.f.Truncate(cipherSize(size, seg)); err != nil {
 		return n.fail(err)
 	}
 	n.size = size
+	n.tagMu.Lock()
+	n.tags.forgetFrom(last + 1)
+	n.tagMu.Unlock()
+	return nil
+}
+
+// renew empties the file under a fresh file ID (and so a fresh file key):
+// every segment and header of its earlier content, which the host may have
+// kept, now fails authentication, where with the old ID a restored copy
+// would have read as genuine. n.mu must be held exclusively.
+//
+// Crash safety: the new header and empty final segment are written before
+// the cut; a crash in between leaves them followed by old segments, which
+// fail authentication under the new file ID.
+func (n *node) renew() error {
+	h := header{segLog: n.segLog, keyID: n.keys.keyID}
+	rand.Read(h.fileID[:]) // crypto/rand.Read never fails (Go 1.24+)
+	rand.Read(h.nonce[:])
+	n.keys.sealHeader(&h, n.path)
+	aead, err := n.keys.fileAEAD(&h.fileID)
+	if err != nil {
+		return err
+	}
+	n.aead, n.fileID = aead, h.fileID
+	n.tagMu.Lock()
+	n.tags = tagSet{}
+	n.tagMu.Unlock()
+	ct := n.sealSegment(h.marshal(), 0, true, nil)
+	if _, err := n.f.WriteAt(ct, 0); err != nil {
+		return n.fail(err)
+	}
+	n.wrote(0, ct[HeaderSize:], 0)
+	if err := n.f.Truncate(cipherSize(0, n.segSize())); err != nil {
+		return n.fail(err)
+	}
+	n.size = 0
+	n.finalOK.Store(true)
 	return nil
 }
 

@@ -124,6 +124,11 @@ func plainSize(path string, csize, seg int64) (int64, error) {
 	if size < 0 || cipherSize(size, seg) != csize {
 		return 0, tampered(path, n-1, "file length is not a whole number of segments")
 	}
+	if size > MaxFileSize {
+		// No write of ours makes such a file; refusing it keeps offsets
+		// and segment indices within what writeAt and truncate handle.
+		return 0, tampered(path, n-1, "file larger than MaxFileSize")
+	}
 	return size, nil
 }
 

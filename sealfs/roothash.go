@@ -128,7 +128,7 @@ func (v *Volume) withNode(path string, fn func(*node) error) error {
 		}
 		return fn(n)
 	}
-	f, err := v.root.OpenFile(path, os.O_RDONLY, 0)
+	f, err := v.openRegular(path, os.O_RDONLY)
 	if err != nil {
 		return err
 	}
@@ -163,6 +163,11 @@ func (n *node) summary(verify func(int64)) (fileSummary, error) {
 			}
 			if err := readFull(n.f, tag[:], off+nonceSize+segmentPlainLen(i, n.size, seg)); err != nil {
 				return s, n.readErr(i, err)
+			}
+			// Not authenticated here, but a segment this process knows
+			// in another version must not be laundered into the hash.
+			if err := n.checkTag(i, tag[:], false); err != nil {
+				return s, err
 			}
 			h.Write(nonce[:])
 			h.Write(tag[:])

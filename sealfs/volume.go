@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // Options configures a Volume.
@@ -99,6 +100,8 @@ func checkDirName(op, name string) error {
 
 // Create creates or truncates the file name and opens it for reading and
 // writing, like os.Create.
+// Truncating (here, with O_TRUNC, or File.Truncate(0)) gives the file a
+// fresh file ID, so segments of its earlier content no longer authenticate.
 func (v *Volume) Create(name string) (*File, error) {
 	return v.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 }
@@ -195,10 +198,10 @@ func (v *Volume) loadNode(name string, flag int, perm os.FileMode) (*node, error
 		}
 	}
 	writable := true
-	f, err := v.root.OpenFile(name, os.O_RDWR, 0)
+	f, err := v.openRegular(name, os.O_RDWR)
 	if err != nil && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)) {
 		writable = false
-		f, err = v.root.OpenFile(name, os.O_RDONLY, 0)
+		f, err = v.openRegular(name, os.O_RDONLY)
 	}
 	if err != nil {
 		return nil, err
@@ -223,11 +226,12 @@ func (v *Volume) initNode(name string, f *os.File) (*node, error) {
 		return nil, err
 	}
 	n.writable = true
-	var seg [SegmentOverhead]byte
-	n.sealSegment(seg[:0], 0, true, nil)
-	if _, err := f.WriteAt(append(h.marshal(), seg[:]...), 0); err != nil {
+	ct := n.sealSegment(h.marshal(), 0, true, nil)
+	if _, err := f.WriteAt(ct, 0); err != nil {
 		return nil, err
 	}
+	n.wrote(0, ct[HeaderSize:], 0)
+	n.finalOK.Store(true)
 	return n, nil
 }
 
@@ -236,21 +240,53 @@ func (v *Volume) newNode(name string, f *os.File, h *header) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &node{aead: aead, fileID: h.fileID, segLog: h.segLog, f: f, path: name}, nil
+	return &node{keys: v.keys, aead: aead, fileID: h.fileID, segLog: h.segLog, f: f, path: name, tags: tagSet{}}, nil
 }
 
-// readNode reads and authenticates the header of an existing file.
-func (v *Volume) readNode(name string, f *os.File) (*node, error) {
-	h, err := v.readHeader(name, f)
+// openRegular opens name through the root and refuses anything but a
+// regular file before a byte is read. O_NONBLOCK keeps a FIFO or device
+// planted by the host from blocking the open; the fstat then rejects it.
+func (v *Volume) openRegular(name string, flag int) (*os.File, error) {
+	f, err := v.root.OpenFile(name, flag|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
 	fi, err := f.Stat()
+	if err == nil {
+		err = checkRegular(name, fi)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// checkRegular refuses a directory (EISDIR, what open(2) of a directory
+// for writing says) and any special file (ErrNotSealfs).
+func checkRegular(name string, fi os.FileInfo) error {
+	switch {
+	case fi.Mode().IsRegular():
+		return nil
+	case fi.IsDir():
+		return &fs.PathError{Op: "open", Path: name, Err: syscall.EISDIR}
+	}
+	return &fs.PathError{Op: "open", Path: name, Err: fmt.Errorf("%w: %s is not a regular file", ErrNotSealfs, fi.Mode().Type())}
+}
+
+// readNode reads and authenticates the header of an existing file, which
+// openRegular opened.
+func (v *Volume) readNode(name string, f *os.File) (*node, error) {
+	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: syscall.EISDIR}
+	if err := checkRegular(name, fi); err != nil {
+		return nil, err
+	}
+	h, err := v.readHeader(name, f)
+	if err != nil {
+		return nil, err
 	}
 	n, err := v.newNode(name, f, &h)
 	if err != nil {
@@ -402,6 +438,11 @@ func (v *Volume) rebind(diskpath, oldpath, newpath string) error {
 		if err != nil {
 			return err
 		}
+		if n := v.nodes[diskpath]; n != nil && h.fileID != n.fileID {
+			// The host put back another genuine header of this path (an
+			// older file ID): rebinding it would resurrect that version.
+			return tampered(oldpath, HeaderSegment, "file ID differs from the open file's")
+		}
 		rand.Read(h.nonce[:])
 		v.keys.sealHeader(&h, newpath)
 		_, err = f.WriteAt(h.marshal(), 0)
@@ -423,12 +464,41 @@ func (v *Volume) rebind(diskpath, oldpath, newpath string) error {
 }
 
 func (v *Volume) withFile(name string, flag int, fn func(*os.File) error) error {
-	f, err := v.root.OpenFile(name, flag, 0)
+	f, err := v.openRegular(name, flag)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	return fn(f)
+}
+
+// Chmod changes the mode of the file or directory name ("." is the volume
+// root). Like every metadata method of Volume it goes through the volume's
+// os.Root: a symlink planted in the backing directory (at name or at a
+// parent) cannot make it touch anything outside the volume.
+func (v *Volume) Chmod(name string, mode os.FileMode) error {
+	if err := checkDirName("chmod", name); err != nil {
+		return err
+	}
+	return v.root.Chmod(name, mode)
+}
+
+// Lchown changes the owner of name without following a final symlink; -1
+// leaves a field unchanged.
+func (v *Volume) Lchown(name string, uid, gid int) error {
+	if err := checkDirName("chown", name); err != nil {
+		return err
+	}
+	return v.root.Lchown(name, uid, gid)
+}
+
+// Chtimes changes the access and modification times of name; a zero
+// time.Time leaves that time unchanged.
+func (v *Volume) Chtimes(name string, atime, mtime time.Time) error {
+	if err := checkDirName("chtimes", name); err != nil {
+		return err
+	}
+	return v.root.Chtimes(name, atime, mtime)
 }
 
 // Stat returns the FileInfo of name, with the plaintext size for files.

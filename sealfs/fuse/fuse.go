@@ -236,17 +236,28 @@ func (n *node) child(name string) string {
 	return path.Join(n.name(), name)
 }
 
-func (n *node) backing(name string) string {
-	return filepath.Join(n.s.v.Dir(), filepath.FromSlash(name))
+// stat returns the plaintext attributes of name ("." is the backing
+// directory itself). Every metadata operation goes through the Volume,
+// whose os.Root keeps a symlink planted by the host from leading it out of
+// the backing directory: never os.* on a joined path.
+func (n *node) stat(name string) (os.FileInfo, error) {
+	return n.s.v.Stat(name)
 }
 
-// stat returns the plaintext attributes of name. The root is the backing
-// directory itself.
-func (n *node) stat(name string) (os.FileInfo, error) {
-	if name == "." {
-		return os.Stat(n.s.v.Dir())
+// fileMode converts a mode from the kernel (permission, setuid, setgid and
+// sticky bits as in st_mode) to an os.FileMode.
+func fileMode(m uint32) os.FileMode {
+	mode := os.FileMode(m & 0o777)
+	if m&syscall.S_ISUID != 0 {
+		mode |= os.ModeSetuid
 	}
-	return n.s.v.Stat(name)
+	if m&syscall.S_ISGID != 0 {
+		mode |= os.ModeSetgid
+	}
+	if m&syscall.S_ISVTX != 0 {
+		mode |= os.ModeSticky
+	}
+	return mode
 }
 
 func (n *node) Lookup(ctx context.Context, name string, out *gofuse.EntryOut) (*gofs.Inode, syscall.Errno) {
@@ -279,9 +290,8 @@ func (n *node) Getattr(ctx context.Context, fh gofs.FileHandle, out *gofuse.Attr
 // anyway, and cp -p, tar and rsync expect them to stick.
 func (n *node) Setattr(ctx context.Context, fh gofs.FileHandle, in *gofuse.SetAttrIn, out *gofuse.AttrOut) syscall.Errno {
 	p := n.name()
-	bp := n.backing(p)
 	if m, ok := in.GetMode(); ok {
-		if err := os.Chmod(bp, os.FileMode(m&0o7777)); err != nil {
+		if err := n.s.v.Chmod(p, fileMode(m)); err != nil {
 			return n.s.errno("chmod", p, err)
 		}
 	}
@@ -295,7 +305,7 @@ func (n *node) Setattr(ctx context.Context, fh gofs.FileHandle, in *gofuse.SetAt
 		if gok {
 			g = int(gid)
 		}
-		if err := os.Lchown(bp, u, g); err != nil {
+		if err := n.s.v.Lchown(p, u, g); err != nil {
 			return n.s.errno("chown", p, err)
 		}
 	}
@@ -307,20 +317,14 @@ func (n *node) Setattr(ctx context.Context, fh gofs.FileHandle, in *gofuse.SetAt
 	mt, mok := in.GetMTime()
 	at, aok := in.GetATime()
 	if mok || aok {
-		fi, err := os.Stat(bp)
-		if err != nil {
-			return n.s.errno("utimens", p, err)
-		}
+		// A zero time leaves that time as it is (UTIME_OMIT).
 		if !mok {
-			mt = fi.ModTime()
+			mt = time.Time{}
 		}
 		if !aok {
-			at = fi.ModTime()
-			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-				at = time.Unix(st.Atim.Unix())
-			}
+			at = time.Time{}
 		}
-		if err := os.Chtimes(bp, at, mt); err != nil {
+		if err := n.s.v.Chtimes(p, at, mt); err != nil {
 			return n.s.errno("utimens", p, err)
 		}
 	}
@@ -395,12 +399,11 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 // and, when we run as root, the calling user as owner: otherwise a
 // workload that is not root could not reopen what it just created.
 func (n *node) own(ctx context.Context, p string, mode uint32) syscall.Errno {
-	bp := n.backing(p)
-	if err := os.Chmod(bp, os.FileMode(mode&0o7777)); err != nil {
+	if err := n.s.v.Chmod(p, fileMode(mode)); err != nil {
 		return n.s.errno("chmod", p, err)
 	}
 	if c, ok := gofuse.FromContext(ctx); ok && os.Geteuid() == 0 && (c.Uid != 0 || c.Gid != 0) {
-		if err := os.Lchown(bp, int(c.Uid), int(c.Gid)); err != nil {
+		if err := n.s.v.Lchown(p, int(c.Uid), int(c.Gid)); err != nil {
 			return n.s.errno("chown", p, err)
 		}
 	}
@@ -423,7 +426,7 @@ func (n *node) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32,
 
 func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *gofuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	p := n.child(name)
-	if err := n.s.v.Mkdir(p, os.FileMode(mode&0o7777)); err != nil {
+	if err := n.s.v.Mkdir(p, fileMode(mode)); err != nil {
 		return nil, n.s.errno("mkdir", p, err)
 	}
 	if errno := n.own(ctx, p, mode); errno != 0 {

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/cofre-cc/cofre/internal/fusetest"
 	"github.com/cofre-cc/cofre/sealfs"
@@ -433,4 +434,86 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestSymlinkEscape: the host replaces a backing file, or a parent
+// directory, by a symlink to something outside the volume. Metadata
+// operations through the mount (run as root) must fail and leave the
+// outside target untouched.
+func TestSymlinkEscape(t *testing.T) {
+	_, backing, mnt, _ := mountT(t, nil)
+	outside := t.TempDir()
+	target := filepath.Join(outside, "g")
+	if err := os.WriteFile(target, []byte("host file"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	if err := os.Chtimes(target, old, old); err != nil {
+		t.Fatal(err)
+	}
+	snapshot := func() string {
+		fi, err := os.Lstat(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		ents, err := os.ReadDir(outside)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("mode %v uid %d gid %d mtime %v atime %v entries %d", fi.Mode(), st.Uid, st.Gid, fi.ModTime().UTC(), time.Unix(st.Atim.Unix()).UTC(), len(ents))
+	}
+	before := snapshot()
+
+	// Create through the mount (so the kernel knows the inodes), then swap
+	// the backing entries for symlinks behind its back.
+	if err := os.Mkdir(filepath.Join(mnt, "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"f", "d/g"} {
+		if err := os.WriteFile(filepath.Join(mnt, f), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Remove(filepath.Join(backing, "f")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, filepath.Join(backing, "f")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(backing, "d"), filepath.Join(backing, "d.orig")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(backing, "d")); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, tc := range []struct {
+		name string
+		op   func() error
+		ok   bool // may succeed: it changes the symlink itself, inside the volume
+	}{
+		{name: "chmod file", op: func() error { return os.Chmod(filepath.Join(mnt, "f"), 0o666) }},
+		{name: "chown file", op: func() error { return os.Chown(filepath.Join(mnt, "f"), 1234, 1234) }, ok: true},
+		{name: "utimens file", op: func() error { return os.Chtimes(filepath.Join(mnt, "f"), now, now) }},
+		{name: "truncate file", op: func() error { return os.Truncate(filepath.Join(mnt, "f"), 0) }},
+		{name: "create over file", op: func() error { return os.WriteFile(filepath.Join(mnt, "f"), []byte("y"), 0o644) }},
+		{name: "chmod in dir", op: func() error { return os.Chmod(filepath.Join(mnt, "d", "g"), 0o666) }},
+		{name: "chown in dir", op: func() error { return os.Chown(filepath.Join(mnt, "d", "g"), 1234, 1234) }},
+		{name: "utimens in dir", op: func() error { return os.Chtimes(filepath.Join(mnt, "d", "g"), now, now) }},
+		{name: "create in dir", op: func() error { return os.WriteFile(filepath.Join(mnt, "d", "new"), []byte("y"), 0o644) }},
+		{name: "mkdir in dir", op: func() error { return os.Mkdir(filepath.Join(mnt, "d", "newdir"), 0o755) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.op(); err == nil && !tc.ok {
+				t.Errorf("%s through a planted symlink succeeded, want an error", tc.name)
+			}
+			if after := snapshot(); after != before {
+				t.Errorf("outside file changed:\n before %s\n after  %s", before, after)
+			}
+		})
+	}
+	if b, err := os.ReadFile(target); err != nil || string(b) != "host file" {
+		t.Errorf("outside content = %q, %v", b, err)
+	}
 }
