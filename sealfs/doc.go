@@ -16,19 +16,21 @@
 // file, a file moved or copied to another path, and (through RootHash, if the
 // caller compares it) a file or a whole volume rolled back to an older state.
 // Reads never return unauthenticated plaintext: a failed check is an error
-// wrapping ErrTampered. Within one open file, sealfs also remembers the tag
-// of every segment it wrote or authenticated, so a segment put back to an
-// older genuine version during the session fails; and emptying a file
-// gives it a new file ID, so its earlier segments fail behind the new
-// header (a whole old copy still needs the RootHash comparison).
+// wrapping ErrTampered. For the life of the Volume, sealfs also remembers
+// each file's ID and the tag of every segment it wrote or authenticated
+// (all of them after the first RootHash, the mount-time check), open or
+// closed: a segment or a whole file put back to an older genuine version,
+// or a file removed or added behind the Volume's back, fails on open, on
+// read and in RootHash, so the hash reported at unmount never vouches for
+// it. Emptying a file gives it a new file ID, so its earlier segments fail
+// behind the new header.
 //
 // What it does NOT protect: file and directory names, the directory tree,
 // exact file sizes, timestamps and permissions are stored in
-// clear on the disk. Empty directories are not covered by RootHash. Rollback
-// is only detected when the caller compares RootHash values; between two
-// comparisons, and if the coordinator is never told the hash, an attacker
-// may roll back files that are not open (a file reopened starts with no
-// remembered tags). Stat and ReadDir report sizes computed from the
+// clear on the disk. Empty directories are not covered by RootHash. Across
+// processes, rollback is only detected when the caller compares RootHash
+// values: a new Volume remembers nothing, and relies on the root hash the
+// coordinator kept (compared at mount). Stat and ReadDir report sizes computed from the
 // ciphertext length without authenticating anything. sealfs is meant for a
 // single process owning the directory: two Volumes (or two processes) on one
 // directory do not coordinate their writes.

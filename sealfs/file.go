@@ -40,49 +40,12 @@ type node struct {
 	// boundary by the host would read as a shorter, genuine file.
 	finalOK atomic.Bool
 
-	// tags holds the expected tag of every segment this node sealed or
-	// authenticated. Readers record tags under a shared mu, hence tagMu.
+	// tags holds the expected tag of every segment this process sealed or
+	// authenticated (taken from the Volume's memory of the path when the
+	// node is created, handed back when it is released: memory.go).
+	// Readers record tags under a shared mu, hence tagMu.
 	tagMu sync.Mutex
 	tags  tagSet
-}
-
-// tagChunk is the number of tags allocated together: 16 KiB, so the
-// memory for tags follows the parts of a file actually touched.
-const tagChunk = 1024
-
-// tagSet maps a segment index to the tag last sealed or authenticated for
-// it. An all-zero entry means unknown (a genuine tag is zero with
-// probability 2^-128).
-type tagSet map[int64]*[tagChunk][tagSize]byte
-
-func (s tagSet) get(i int64) (t [tagSize]byte, ok bool) {
-	c := s[i/tagChunk]
-	if c == nil {
-		return t, false
-	}
-	t = c[i%tagChunk]
-	return t, t != [tagSize]byte{}
-}
-
-func (s tagSet) set(i int64, tag []byte) {
-	c := s[i/tagChunk]
-	if c == nil {
-		c = new([tagChunk][tagSize]byte)
-		s[i/tagChunk] = c
-	}
-	copy(c[i%tagChunk][:], tag)
-}
-
-// forgetFrom drops the tags of segments i and above (cut by a truncate).
-func (s tagSet) forgetFrom(i int64) {
-	for k, c := range s {
-		switch {
-		case k*tagChunk >= i:
-			delete(s, k)
-		case (k+1)*tagChunk > i:
-			clear(c[i-k*tagChunk:])
-		}
-	}
 }
 
 // checkTag compares the tag of segment i as read from disk with the one

@@ -109,7 +109,7 @@ func TestSpliceRenewedFresh(t *testing.T) {
 	writeFile(t, v, "a", pattern(2*testSeg, 2)) // Create: renewed
 	cur := mustReadDisk(t, v, "a")
 	writeDisk(t, v, "a", append(bytes.Clone(cur[:HeaderSize]), old[HeaderSize:]...))
-	_, err := readFile(v, "a")
+	_, err := readFile(openVolume(t, v.Dir(), testKey(1)), "a")
 	if te := tamperErr(t, err); te.Segment != 0 || !strings.Contains(te.Reason, "authentication") {
 		t.Errorf("TamperError %+v, want segment 0 authentication", te)
 	}
@@ -235,6 +235,13 @@ func TestTruncatedAtBoundary(t *testing.T) {
 			v := newVolume(t)
 			writeFile(t, v, "a", pattern(int(size), 1))
 			truncateDisk(t, v, "a", segmentOffset(3, s))
+			// The writing volume remembers the segment count.
+			_, err := v.Open("a", os.O_RDWR)
+			if te := tamperErr(t, err); te.Segment != HeaderSegment || !strings.Contains(te.Reason, "rolled back") {
+				t.Errorf("writing volume: TamperError %+v, want header rolled back", te)
+			}
+			// A new process relies on the final flag.
+			v = openVolume(t, v.Dir(), testKey(1))
 			f, err := v.Open("a", os.O_RDWR)
 			if err != nil {
 				t.Fatal(err)

@@ -85,7 +85,8 @@ func TestRootHashChanges(t *testing.T) {
 
 // TestRootHashRollback rolls one file back to an older copy of its
 // ciphertext: the file itself authenticates (it is a genuine old version)
-// but the root hash differs from the one reported after the last write.
+// but the root hash a new process computes differs from the one reported
+// after the last write; the process that wrote it refuses it outright.
 func TestRootHashRollback(t *testing.T) {
 	v := newVolume(t)
 	writeFile(t, v, "a", pattern(2*testSeg, 1))
@@ -117,7 +118,10 @@ func TestRootHashRollback(t *testing.T) {
 				}
 			})
 			tc.restore()
-			h, err := v.RootHash()
+			if _, err := v.RootHash(); !errors.Is(err, ErrTampered) {
+				t.Errorf("RootHash of the writing volume: %v, want ErrTampered", err)
+			}
+			h, err := openVolume(t, v.Dir(), testKey(1)).RootHash()
 			if err != nil {
 				// An added copy is bound to another path.
 				if tc.name == "file added" && errors.Is(err, ErrTampered) {
@@ -132,6 +136,10 @@ func TestRootHashRollback(t *testing.T) {
 	}
 	writeDisk(t, v, "a", oldA)
 	writeDisk(t, v, "b", oldB)
+	if _, err := v.RootHash(); !errors.Is(err, ErrTampered) {
+		t.Errorf("RootHash of the writing volume after a full rollback: %v, want ErrTampered", err)
+	}
+	v = openVolume(t, v.Dir(), testKey(1))
 	if h, _ := v.RootHash(); h != h1 {
 		t.Error("full rollback should reproduce the old root hash (the caller compares with the latest)")
 	}

@@ -8,7 +8,10 @@ import (
 )
 
 // TestTamper changes the ciphertext on disk in each way an attacker can and
-// checks that reading reports it with the right detail.
+// checks that reading reports it with the right detail: the format's own
+// checks, seen by a process that remembers nothing of the volume. The
+// process that wrote the files refuses them too, possibly earlier (its
+// memory of the file).
 func TestTamper(t *testing.T) {
 	const s = testSeg
 	stride := int64(s + SegmentOverhead)
@@ -102,6 +105,10 @@ func TestTamper(t *testing.T) {
 			writeFile(t, v, "b", pattern(size, 2))
 			writeFile(t, v, "c2", pattern(size, 3))
 			tc.tamper(t, v)
+			if _, err := readFile(v, "a"); !errors.Is(err, tc.wantErr) {
+				t.Errorf("read by the writing volume: %v, want %v", err, tc.wantErr)
+			}
+			v = openVolume(t, v.Dir(), testKey(1)) // a new process
 			got, err := readFile(v, "a")
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("read: %v, want %v", err, tc.wantErr)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math/bits"
 	"os"
 	"path"
@@ -28,8 +29,9 @@ type Options struct {
 // Volume is an encrypted directory. Its methods are safe for concurrent use.
 //
 // Locking: mu serialises namespace changes (open, create, rename, remove)
-// and guards nodes; each node has its own RWMutex for its content. The lock
-// order is Volume.mu before node.mu; File methods take only node.mu.
+// and guards nodes, known and walked; each node has its own RWMutex for its
+// content. The lock order is Volume.mu before node.mu; File methods take
+// only node.mu.
 type Volume struct {
 	dir    string
 	root   *os.Root // all disk access goes through root: no escape by symlink or ".."
@@ -38,6 +40,14 @@ type Volume struct {
 
 	mu    sync.Mutex
 	nodes map[string]*node // open files by path; guarded by mu
+
+	// known remembers, per path, the files this process verified or wrote
+	// and that are not open (an open file's memory is in its node): see
+	// memory.go. Guarded by mu.
+	known map[string]*fileMemory
+	// walked is set once RootHash or Fsck succeeded: every file on disk
+	// is then known, and one the volume did not create is refused.
+	walked bool
 }
 
 // OpenVolume opens the volume in dir (which must exist) with the 32-byte
@@ -56,7 +66,7 @@ func OpenVolume(dir string, key []byte, opts Options) (*Volume, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sealfs: open volume: %w", err)
 	}
-	return &Volume{dir: dir, root: root, keys: k, segLog: segLog, nodes: map[string]*node{}}, nil
+	return &Volume{dir: dir, root: root, keys: k, segLog: segLog, nodes: map[string]*node{}, known: map[string]*fileMemory{}}, nil
 }
 
 func segmentLog(size int) (uint8, error) {
@@ -143,8 +153,19 @@ func (v *Volume) OpenFile(name string, flag int, perm os.FileMode) (*File, error
 		}
 	} else {
 		var err error
-		n, err = v.loadNode(name, flag, perm)
+		var created bool
+		n, created, err = v.loadNode(name, flag, perm)
+		if errors.Is(err, fs.ErrNotExist) && v.known[name] != nil {
+			return nil, rolledBack(name, HeaderSegment, "file vanished: removed behind the volume's back")
+		}
 		if err != nil {
+			return nil, err
+		}
+		if err := v.adopt(n, created); err != nil {
+			n.f.Close()
+			if created {
+				v.root.Remove(name) // leave the disk as found, for RootHash to refuse
+			}
 			return nil, err
 		}
 		v.nodes[name] = n
@@ -167,19 +188,22 @@ func (v *Volume) OpenFile(name string, flag int, perm os.FileMode) (*File, error
 }
 
 // releaseLocked drops a node that has no File, closing its descriptor.
-// v.mu must be held.
+// The volume keeps its memory of the file, unless the node was detached
+// (its file removed or replaced through the Volume). v.mu must be held.
 func (v *Volume) releaseLocked(n *node) {
 	if n.refs > 0 {
 		return
 	}
 	if v.nodes[n.path] == n {
 		delete(v.nodes, n.path)
+		v.remember(n)
 	}
 	n.f.Close()
 }
 
-// loadNode opens or creates the ciphertext file of name. v.mu must be held.
-func (v *Volume) loadNode(name string, flag int, perm os.FileMode) (*node, error) {
+// loadNode opens or creates (then created is true) the ciphertext file of
+// name. v.mu must be held.
+func (v *Volume) loadNode(name string, flag int, perm os.FileMode) (n *node, created bool, err error) {
 	if flag&os.O_CREATE != 0 {
 		f, err := v.root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm.Perm())
 		switch {
@@ -188,13 +212,13 @@ func (v *Volume) loadNode(name string, flag int, perm os.FileMode) (*node, error
 			if err != nil {
 				f.Close()
 				v.root.Remove(name)
-				return nil, err
+				return nil, false, err
 			}
-			return n, nil
+			return n, true, nil
 		case errors.Is(err, fs.ErrExist) && flag&os.O_EXCL == 0:
 			// fall through to open the existing file
 		default:
-			return nil, err
+			return nil, false, err
 		}
 	}
 	writable := true
@@ -204,15 +228,15 @@ func (v *Volume) loadNode(name string, flag int, perm os.FileMode) (*node, error
 		f, err = v.openRegular(name, os.O_RDONLY)
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	n, err := v.readNode(name, f)
+	n, err = v.readNode(name, f)
 	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, false, err
 	}
 	n.writable = writable
-	return n, nil
+	return n, false, nil
 }
 
 // initNode writes the header and the empty final segment of a new file.
@@ -240,7 +264,7 @@ func (v *Volume) newNode(name string, f *os.File, h *header) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &node{keys: v.keys, aead: aead, fileID: h.fileID, segLog: h.segLog, f: f, path: name, tags: tagSet{}}, nil
+	return &node{keys: v.keys, aead: aead, fileID: h.fileID, segLog: h.segLog, f: f, path: name}, nil
 }
 
 // openRegular opens name through the root and refuses anything but a
@@ -329,9 +353,11 @@ func (v *Volume) Remove(name string) error {
 	return nil
 }
 
-// detachLocked removes an open node from the path map after its file was
-// removed or replaced: later opens of the path get the new file.
+// detachLocked removes an open node from the path map, and the volume's
+// memory of the path, after its file was removed or replaced: later opens
+// of the path get the new file.
 func (v *Volume) detachLocked(name string) {
+	delete(v.known, name)
 	if n := v.nodes[name]; n != nil {
 		delete(v.nodes, name)
 		// The node stays usable by its open Files (like an unlinked
@@ -398,9 +424,16 @@ func (v *Volume) Rename(oldname, newname string) error {
 	// anything is rewritten.
 	for _, p := range files {
 		if v.nodes[p] != nil {
-			continue // authenticated when opened
+			continue // authenticated when opened; its file ID is checked by rebind
 		}
-		if err := v.withFile(p, os.O_RDONLY, func(f *os.File) error { _, err := v.readHeader(p, f); return err }); err != nil {
+		err := v.withFile(p, os.O_RDONLY, func(f *os.File) error {
+			h, err := v.readHeader(p, f)
+			if err != nil {
+				return err
+			}
+			return v.checkKnownID(p, h.fileID)
+		})
+		if err != nil {
 			return err
 		}
 	}
@@ -420,12 +453,22 @@ func (v *Volume) Rename(oldname, newname string) error {
 		return err
 	}
 	v.detachLocked(newname)
+	// Take every moved node and memory out before putting any back, so
+	// no new path overwrites an entry not yet moved.
+	nodes := make(map[string]*node, len(files))
+	mems := make(map[string]*fileMemory, len(files))
 	for _, p := range files {
 		if n := v.nodes[p]; n != nil {
 			delete(v.nodes, p)
-			v.nodes[moved(p)] = n
+			nodes[moved(p)] = n
+		}
+		if m := v.known[p]; m != nil {
+			delete(v.known, p)
+			mems[moved(p)] = m
 		}
 	}
+	maps.Copy(v.nodes, nodes)
+	maps.Copy(v.known, mems)
 	return nil
 }
 
@@ -442,6 +485,9 @@ func (v *Volume) rebind(diskpath, oldpath, newpath string) error {
 			// The host put back another genuine header of this path (an
 			// older file ID): rebinding it would resurrect that version.
 			return tampered(oldpath, HeaderSegment, "file ID differs from the open file's")
+		}
+		if err := v.checkKnownID(diskpath, h.fileID); err != nil {
+			return err
 		}
 		rand.Read(h.nonce[:])
 		v.keys.sealHeader(&h, newpath)
@@ -461,6 +507,15 @@ func (v *Volume) rebind(diskpath, oldpath, newpath string) error {
 		return nil
 	}
 	return v.withFile(diskpath, os.O_RDWR, write)
+}
+
+// checkKnownID refuses a file ID at path (not open) other than the one the
+// volume remembers for it. v.mu must be held.
+func (v *Volume) checkKnownID(path string, id [fileIDSize]byte) error {
+	if want, ok := v.knownID(path); ok && want != id {
+		return rolledBack(path, HeaderSegment, "file ID is not the one this volume last saw")
+	}
+	return nil
 }
 
 func (v *Volume) withFile(name string, flag int, fn func(*os.File) error) error {
