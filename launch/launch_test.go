@@ -402,7 +402,7 @@ func TestSuperviseStopsWhenRenewalRefused(t *testing.T) {
 while :; do sleep 0.05; done`)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	now := time.Now()
-	w := &Workload{Key: key, Leaf: &x509.Certificate{NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour)}, Activation: &api.ActivateResponse{}}
+	w := &Workload{Key: key, Leaf: &x509.Certificate{NotBefore: now.Add(-time.Hour), NotAfter: now.Add(10 * time.Second)}, Activation: &api.ActivateResponse{}}
 	p := &Program{Path: exe, Argv: []string{exe}, Env: []string{"PATH=" + defaultPath}, Dir: "/"}
 	code, err := p.Supervise(t.Context(), w, SuperviseOptions{RenewAt: 0.1, Renewer: func(tls.Certificate) (Renewer, error) { return refusingRenewer{}, nil }})
 	if err != nil || code != 6 {

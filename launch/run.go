@@ -207,10 +207,11 @@ func (p *Program) Supervise(ctx context.Context, w *Workload, opts SuperviseOpti
 	}
 }
 
-// renewIn is how long until the certificate is renewed.
+// renewIn is how long until the certificate is renewed: after the
+// fraction at of its remaining life. (Its NotBefore is backdated for clock
+// skew, so its nominal lifetime says little about when it was issued.)
 func renewIn(leaf *x509.Certificate, now time.Time, at float64) time.Duration {
-	life := leaf.NotAfter.Sub(leaf.NotBefore)
-	d := leaf.NotBefore.Add(time.Duration(float64(life) * at)).Sub(now)
+	d := time.Duration(float64(leaf.NotAfter.Sub(now)) * at)
 	return max(d, time.Second)
 }
 

@@ -210,7 +210,7 @@ while [ "$(cat "$cert")" = "$first" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)
 [ "$(cat "$cert")" != "$first" ] && echo renewed
 touch "$COFRE_FILES_ROOT/ready"
 while :; do sleep 0.1; done`
-	s := newRunStack(t, script, "--cert-lifetime", "2s")
+	s := newRunStack(t, script, "--cert-lifetime", "6s")
 	root := filepath.Join(s.shm, "supervised")
 	cmd := exec.Command(s.bin, "run", "--supervise", "--", "/bin/sh")
 	cmd.Env = append(os.Environ(), s.runEnv(root)...)
