@@ -48,7 +48,7 @@ func BenchmarkSequentialRead(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := io.CopyBuffer(io.Discard, struct{ io.Reader }{f}, buf); err != nil {
+		if _, err := io.CopyBuffer(struct{ io.Writer }{io.Discard}, struct{ io.Reader }{f}, buf); err != nil {
 			b.Fatal(err)
 		}
 		f.Close()

@@ -182,7 +182,7 @@ func (n *node) readBatch(buf []byte, i, j, total, size int64, tap hash.Hash, fn 
 }
 
 // bufPool recycles segment batch buffers (at most one batch of ciphertext)
-// so large reads do not allocate and clear a megabyte per call. Buffers
+// so large reads and writes do not allocate and clear a megabyte per call. Buffers
 // hold plaintext only while in use by one call; they stay in this
 // process's memory, like any other plaintext buffer.
 // batchBufSize holds one batch of ciphertext at any segment size.
@@ -284,51 +284,71 @@ func (n *node) writeAt(p []byte, off int64) (int, error) {
 	perBatch := max(1, ioBatchBytes/seg)
 	for i := s0; i <= s1; {
 		j := min(s1, i+perBatch-1)
-		buf := make([]byte, 0, (j-i+1)*(seg+SegmentOverhead))
+		// A pooled buffer, not a fresh one per batch: allocating and
+		// clearing a megabyte per call was ~10 % of a sequential write.
+		stride := seg + SegmentOverhead
+		total := (j-i)*stride + segmentPlainLen(j, newSize, seg) + SegmentOverhead
+		bp := getBuf(total)
+		buf := (*bp)[:total]
 		for k := i; k <= j; k++ {
 			start := k * seg
 			plen := segmentPlainLen(k, newSize, seg)
-			base := len(buf)
-			buf = buf[:base+nonceSize+int(plen)]
-			pt := buf[base+nonceSize:]
+			// Segment k's slot: nonce ‖ plaintext, sealed in place. All
+			// segments but the file's last are whole.
+			r := (k - i) * stride
+			pt := buf[r+nonceSize : r+nonceSize+plen]
 			oldEnd := min(start+seg, oldSize)
 			covered := off <= start && end >= start+plen
+			if !covered {
+				clear(pt) // the pooled buffer is not zeroed; gaps read as zeros
+			}
 			if k <= oldLast && oldEnd > start && !covered {
 				// Read-modify-write of a partly overwritten segment.
 				err := n.readSegments(k, k, oldSize, nil, func(_ int64, old []byte) { copy(pt, old) })
 				if err != nil && i > s0 {
 					// Earlier batches are on disk but n.size is not
 					// updated: the file no longer matches it.
+					putBuf(bp)
 					return 0, n.fail(err)
 				}
 				if err != nil {
+					putBuf(bp)
 					return 0, err
 				}
 			}
 			if lo, hi := max(off, start), min(end, start+plen); lo < hi {
 				copy(pt[lo-start:], p[lo-off:hi-off])
 			}
-			buf = n.sealSegment(buf[:base], k, k == newLast, pt)
+			n.sealSegment(buf[r:r], k, k == newLast, pt)
 		}
 		if _, err := n.f.WriteAt(buf, segmentOffset(i, seg)); err != nil {
+			putBuf(bp)
 			return 0, n.fail(err)
 		}
 		n.wrote(i, buf, newSize)
+		putBuf(bp)
 		i = j + 1
 	}
 	if newLast > oldLast && oldLast < s0 {
 		// The old final segment was not rewritten above: reseal it as
 		// non-final.
-		var old []byte
-		err := n.readSegments(oldLast, oldLast, oldSize, nil, func(_ int64, pt []byte) { old = bytes.Clone(pt) })
+		// It is whole (oldLast < s0): read it into its slot of a pooled
+		// buffer and seal it in place.
+		bp := getBuf(seg + SegmentOverhead)
+		buf := *bp
+		plen := 0
+		err := n.readSegments(oldLast, oldLast, oldSize, nil, func(_ int64, pt []byte) { plen = copy(buf[nonceSize:], pt) })
 		if err != nil {
+			putBuf(bp)
 			return 0, n.fail(err)
 		}
-		ct := n.sealSegment(make([]byte, 0, len(old)+SegmentOverhead), oldLast, false, old)
+		ct := n.sealSegment(buf[:0], oldLast, false, buf[nonceSize:nonceSize+plen])
 		if _, err := n.f.WriteAt(ct, segmentOffset(oldLast, seg)); err != nil {
+			putBuf(bp)
 			return 0, n.fail(err)
 		}
 		n.wrote(oldLast, ct, newSize)
+		putBuf(bp)
 	}
 	n.size = newSize
 	return len(p), nil
