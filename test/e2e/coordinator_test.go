@@ -447,9 +447,13 @@ func (f *fleet) check(ctx context.Context, p *coordinatorProcess, admin *client.
 		c := f.client(p.url, cert)
 		key := cert.PrivateKey.(*ecdsa.PrivateKey)
 		csr, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
-		if _, err := c.Renew(ctx, csr); err != nil {
+		rn, err := c.Renew(ctx, csr)
+		if err != nil {
 			t.Fatalf("acknowledged instance %s (v%d) cannot renew after restart: %v", id, a.revision[id], err)
 		}
+		// The renewed certificate supersedes the old one: keep it for the
+		// next round.
+		a.instances[id] = &tls.Certificate{Certificate: append([][]byte{rn.Certificate}, rn.Chain...), PrivateKey: key}
 		a.renewed++
 	}
 }
