@@ -13,6 +13,7 @@ import (
 
 	"github.com/cofre-cc/cofre/appraise"
 	"github.com/cofre-cc/cofre/attest"
+	"github.com/cofre-cc/cofre/internal/dnsname"
 )
 
 var (
@@ -546,7 +547,7 @@ func (c *checker) generated(p fieldPath, s Secret) {
 		c.add(p.key("common_name"), "longer than 64 characters (the X.509 upper bound)")
 	}
 	for i, n := range s.DNSNames {
-		if !validDNSName(n) {
+		if !dnsname.Valid(n) {
 			c.addf(p.key("dns_names").at(i), "%q is not a DNS name", clip(n))
 		}
 	}
@@ -590,26 +591,6 @@ func (c *checker) ascii(p fieldPath, s Secret) {
 
 // defaultAlphabet is the alphabet of ascii secrets that give none.
 const defaultAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
-func validDNSName(n string) bool {
-	if n == "" || len(n) > 253 {
-		return false
-	}
-	for i, label := range strings.Split(n, ".") {
-		if i == 0 && label == "*" {
-			continue
-		}
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for _, ch := range label {
-			if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-') {
-				return false
-			}
-		}
-	}
-	return true
-}
 
 func (c *checker) users() {
 	seen := map[string]string{}

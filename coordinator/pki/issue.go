@@ -15,6 +15,8 @@ import (
 	"net"
 	"net/url"
 	"time"
+
+	"github.com/cofre-cc/cofre/internal/dnsname"
 )
 
 // IssueWorkload issues the certificate of an attested workload for the
@@ -145,7 +147,7 @@ func leafTemplate(pub crypto.PublicKey, dnsNames []string, ipAddrs []net.IP) (*x
 		return nil, fmt.Errorf("%w: %d names, at most %d", ErrInvalidArgument, len(dnsNames)+len(ipAddrs), maxNames)
 	}
 	for _, n := range dnsNames {
-		if !validDNSName(n) {
+		if !dnsname.Valid(n) {
 			return nil, fmt.Errorf("%w: DNS name %q", ErrInvalidArgument, clip(n))
 		}
 	}
@@ -166,34 +168,6 @@ func leafTemplate(pub crypto.PublicKey, dnsNames []string, ipAddrs []net.IP) (*x
 		BasicConstraintsValid: true,
 		IsCA:                  false,
 	}, nil
-}
-
-// validDNSName accepts host names of letters, digits, '-' and '.', with
-// non-empty labels, and a leading "*." wildcard label. It refuses what
-// Go's TLS stack would never match (spaces, '_', trailing garbage).
-func validDNSName(n string) bool {
-	if len(n) == 0 || len(n) > maxNameLength {
-		return false
-	}
-	if len(n) > 2 && n[:2] == "*." {
-		n = n[2:]
-	}
-	label := 0
-	for i := 0; i < len(n); i++ {
-		c := n[i]
-		switch {
-		case c == '.':
-			if label == 0 {
-				return false
-			}
-			label = 0
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-':
-			label++
-		default:
-			return false
-		}
-	}
-	return label > 0
 }
 
 // issue signs tmpl for pub with the CA's key. It sets the serial and the

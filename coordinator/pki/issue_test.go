@@ -290,14 +290,3 @@ func TestServerCertificate(t *testing.T) {
 		})
 	}
 }
-
-func TestValidDNSName(t *testing.T) {
-	for name, want := range map[string]bool{
-		"a": true, "a.b": true, "A-1.example.org": true, "*.example.org": true,
-		"": false, ".": false, "a.": false, ".a": false, "a..b": false, "a b": false, "a_b": false, "*": false, "a.*.b": false, "*.": false,
-	} {
-		if got := validDNSName(name); got != want {
-			t.Errorf("validDNSName(%q) = %v, want %v", name, got, want)
-		}
-	}
-}

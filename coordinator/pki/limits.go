@@ -40,9 +40,6 @@ const (
 	// the work of verifying them) small.
 	maxNames = 64
 
-	// maxNameLength bounds one DNS name (RFC 1035: 253 octets).
-	maxNameLength = 253
-
 	// maxRSABits bounds CSR RSA keys: verifying with a huge modulus costs
 	// the verifier quadratic time, and no deployment uses more than 8192.
 	maxRSABits = 8192

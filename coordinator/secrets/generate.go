@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cofre-cc/cofre/coordinator/pki"
+	"github.com/cofre-cc/cofre/internal/dnsname"
 	"github.com/cofre-cc/cofre/manifest"
 )
 
@@ -223,7 +224,7 @@ func names(dnsNames, ipAddrs []string) ([]string, []net.IP, error) {
 		return nil, nil, fmt.Errorf("%w: %d names, at most %d", ErrName, len(dnsNames)+len(ipAddrs), maxNames)
 	}
 	for _, n := range dnsNames {
-		if !validDNSName(n) {
+		if !dnsname.Valid(n) {
 			return nil, nil, fmt.Errorf("%w: DNS name %q", ErrName, clip(n))
 		}
 	}
@@ -236,33 +237,6 @@ func names(dnsNames, ipAddrs []string) ([]string, []net.IP, error) {
 		ips = append(ips, ip)
 	}
 	return dnsNames, ips, nil
-}
-
-// validDNSName is package pki's rule: letters, digits, '-' and '.', with
-// non-empty labels and an optional leading "*." wildcard label.
-func validDNSName(n string) bool {
-	if len(n) == 0 || len(n) > 253 {
-		return false
-	}
-	if len(n) > 2 && n[:2] == "*." {
-		n = n[2:]
-	}
-	label := 0
-	for i := 0; i < len(n); i++ {
-		c := n[i]
-		switch {
-		case c == '.':
-			if label == 0 {
-				return false
-			}
-			label = 0
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-':
-			label++
-		default:
-			return false
-		}
-	}
-	return label > 0
 }
 
 func commonName(name string, s manifest.Secret) string {
