@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"unicode"
+
+	"github.com/cofre-cc/cofre/internal/printable"
 )
 
 // ErrMalformedResponse: an agent's answer does not decode, or is not what
@@ -49,17 +50,5 @@ func decodeAPIError(status int, body []byte) *APIError {
 	return &APIError{Status: status, Code: sanitize(eb.Code), Message: sanitize(eb.Message)}
 }
 
-// sanitize drops control and non-printing characters (terminal escapes
-// from a hostile agent) and bounds the length.
-func sanitize(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r == unicode.ReplacementChar || !unicode.IsPrint(r) && r != ' ' {
-			return -1
-		}
-		return r
-	}, s)
-	if len(s) > maxErrorString {
-		s = strings.ToValidUTF8(s[:maxErrorString], "") + "…"
-	}
-	return strings.TrimSpace(s)
-}
+// sanitize makes text from the peer safe to print.
+func sanitize(s string) string { return printable.Text(s, maxErrorString) }

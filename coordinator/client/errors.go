@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"unicode"
 
 	"github.com/cofre-cc/cofre/appraise"
 	"github.com/cofre-cc/cofre/coordinator/api"
+	"github.com/cofre-cc/cofre/internal/printable"
 )
 
 // ErrRefused is what every failure to establish the coordinator's identity
@@ -117,17 +117,5 @@ func decodeAPIError(status int, body []byte) *APIError {
 	return e
 }
 
-// sanitize drops control and non-printing characters (terminal escapes
-// from a hostile server) and bounds the length.
-func sanitize(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r == unicode.ReplacementChar || !unicode.IsPrint(r) && r != ' ' {
-			return -1
-		}
-		return r
-	}, s)
-	if len(s) > maxErrorString {
-		s = strings.ToValidUTF8(s[:maxErrorString], "") + "…"
-	}
-	return strings.TrimSpace(s)
-}
+// sanitize makes text from the peer safe to print.
+func sanitize(s string) string { return printable.Text(s, maxErrorString) }
