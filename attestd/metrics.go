@@ -2,12 +2,12 @@ package attestd
 
 import (
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cofre-cc/cofre/internal/httpmetrics"
 )
 
 // metrics are the service's Prometheus metrics, in a registry of its own
@@ -16,8 +16,7 @@ import (
 // statuses the four EAR tiers, refusal codes the Code constants.
 type metrics struct {
 	reg      *prometheus.Registry
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
+	req      *httpmetrics.Requests
 	verdicts *prometheus.CounterVec
 	refusals *prometheus.CounterVec
 }
@@ -25,15 +24,7 @@ type metrics struct {
 func newMetrics(usedNonces func() int) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "cofre_attestd_requests_total",
-			Help: "HTTP requests by route (mux pattern) and status code.",
-		}, []string{"route", "code"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "cofre_attestd_request_duration_seconds",
-			Help:    "HTTP request latency by route (mux pattern).",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
-		}, []string{"route"}),
+		req: httpmetrics.New("cofre_attestd", []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}),
 		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cofre_attestd_verdicts_total",
 			Help: "Appraisal verdicts by EAR status (affirming and warning issue a token; contraindicated and none are refused; drafts issue nothing).",
@@ -43,7 +34,8 @@ func newMetrics(usedNonces func() int) *metrics {
 			Help: "Refused attestation requests by error code.",
 		}, []string{"code"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.verdicts, m.refusals,
+	m.reg.MustRegister(m.req.Collectors()...)
+	m.reg.MustRegister(m.verdicts, m.refusals,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "cofre_attestd_nonces_used",
 			Help: "Used nonces remembered until they expire, for replay protection (expired ones until swept). Issued challenges are not stored.",
@@ -57,31 +49,3 @@ func newMetrics(usedNonces func() int) *metrics {
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
-
-// observe records one finished request.
-func (m *metrics) observe(route string, code int, d time.Duration) {
-	m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
-	m.latency.WithLabelValues(route).Observe(d.Seconds())
-}
-
-// statusRecorder remembers the status a handler wrote.
-type statusRecorder struct {
-	http.ResponseWriter
-	code int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if r.code == 0 {
-		r.code = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.code == 0 {
-		r.code = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
-}
-
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -19,6 +19,7 @@ import (
 	"github.com/cofre-cc/cofre/attest"
 	"github.com/cofre-cc/cofre/attest/collateral"
 	"github.com/cofre-cc/cofre/internal/challenge"
+	"github.com/cofre-cc/cofre/internal/httpmetrics"
 	"github.com/cofre-cc/cofre/token"
 )
 
@@ -195,7 +196,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // with JSON errors instead of the mux's plain text.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now() // latency is measured on the real clock, not the injected one
-	rec := &statusRecorder{ResponseWriter: w}
+	rec := &httpmetrics.StatusRecorder{ResponseWriter: w}
 	h, pattern := s.mux.Handler(r)
 	if pattern == "" {
 		// No route: let the mux decide between 404 and 405 (and set
@@ -214,10 +215,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.mux.ServeHTTP(rec, r)
 	}
-	if rec.code == 0 {
-		rec.code = http.StatusOK
-	}
-	s.metrics.observe(pattern, rec.code, time.Since(start))
+	s.metrics.req.Observe(pattern, rec.Code(), time.Since(start))
 }
 
 // probeWriter captures the status and headers of the mux's own 404/405.

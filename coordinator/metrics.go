@@ -6,13 +6,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cofre-cc/cofre/coordinator/api"
+
+	"github.com/cofre-cc/cofre/internal/httpmetrics"
 )
 
 // metrics are the coordinator's Prometheus metrics, in a registry of its
@@ -20,8 +21,7 @@ import (
 // error codes); never a manifest, secret or user name.
 type metrics struct {
 	reg         *prometheus.Registry
-	requests    *prometheus.CounterVec
-	latency     *prometheus.HistogramVec
+	req         *httpmetrics.Requests
 	events      *prometheus.CounterVec
 	activations *prometheus.CounterVec
 }
@@ -29,15 +29,7 @@ type metrics struct {
 func newMetrics(c *Coordinator) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "cofre_coordinator_requests_total",
-			Help: "HTTP requests by route and status code.",
-		}, []string{"route", "code"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "cofre_coordinator_request_duration_seconds",
-			Help:    "HTTP request latency by route.",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .02, .05, .1, .25, .5, 1, 2.5},
-		}, []string{"route"}),
+		req: httpmetrics.New("cofre_coordinator", []float64{.0005, .001, .0025, .005, .01, .02, .05, .1, .25, .5, 1, 2.5}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cofre_coordinator_audit_events_total",
 			Help: "Audit events by kind and outcome.",
@@ -47,7 +39,8 @@ func newMetrics(c *Coordinator) *metrics {
 			Help: "Activations by result: granted, or the api error code of the refusal.",
 		}, []string{"result"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.events, m.activations,
+	m.reg.MustRegister(m.req.Collectors()...)
+	m.reg.MustRegister(m.events, m.activations,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "cofre_coordinator_manifests",
 			Help: "Manifests in force (unlocked).",
@@ -83,16 +76,6 @@ func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-func (m *metrics) instrument(route string, h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
-		h(rec, r)
-		m.requests.WithLabelValues(route, strconv.Itoa(rec.code)).Inc()
-		m.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
-	})
-}
-
 func (m *metrics) event(ev *Event) {
 	m.events.WithLabelValues(ev.Kind, strconv.FormatBool(ev.Granted)).Inc()
 }
@@ -110,18 +93,10 @@ func (m *metrics) activation(err error) {
 	m.activations.WithLabelValues(code).Inc()
 }
 
-type statusRecorder struct {
-	http.ResponseWriter
-	code int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.code = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
 func sortSummaries(s []api.ManifestSummary) {
 	slices.SortFunc(s, func(a, b api.ManifestSummary) int { return strings.Compare(a.Name, b.Name) })
+}
+
+func (m *metrics) instrument(route string, h http.HandlerFunc) http.Handler {
+	return m.req.Instrument(route, h)
 }
