@@ -133,28 +133,40 @@ func run(dir string, size int64, runs, randOps, chunk int, gocryptfsBin string) 
 		open:   func(n string, flag int) (file, error) { return lv.Open(n, flag) },
 	})
 
-	fuseDir, fuseMnt := filepath.Join(dir, "sealfs-fuse"), filepath.Join(dir, "sealfs-mnt")
-	for _, d := range []string{fuseDir, fuseMnt} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return err
+	// Two sealfs mounts: the default (kernel page cache kept across opens)
+	// and NoKernelCache (every open drops it, as gocryptfs does by default).
+	for _, m := range []struct {
+		name    string
+		noCache bool
+	}{{"sealfs FUSE", false}, {"sealfs FUSE nocache", true}} {
+		sub := strings.ReplaceAll(m.name, " ", "-")
+		fuseDir, fuseMnt := filepath.Join(dir, sub+"-backing"), filepath.Join(dir, sub+"-mnt")
+		for _, d := range []string{fuseDir, fuseMnt} {
+			if err := os.MkdirAll(d, 0o700); err != nil {
+				return err
+			}
 		}
-	}
-	fv, err := sealfs.OpenVolume(fuseDir, key, sealfs.Options{SegmentSize: segmentSize})
-	if err != nil {
-		return err
-	}
-	srv, err := sealfuse.Mount(fv, fuseMnt, sealfuse.Options{})
-	if err != nil {
-		return err
-	}
-	targets = append(targets, osTarget("sealfs FUSE", fuseMnt, srv.Unmount))
-
-	if gocryptfsBin != "" {
-		t, err := mountGocryptfs(gocryptfsBin, dir)
+		fv, err := sealfs.OpenVolume(fuseDir, key, sealfs.Options{SegmentSize: segmentSize})
 		if err != nil {
 			return err
 		}
-		targets = append(targets, t)
+		srv, err := sealfuse.Mount(fv, fuseMnt, sealfuse.Options{NoKernelCache: m.noCache})
+		if err != nil {
+			return err
+		}
+		targets = append(targets, osTarget(m.name, fuseMnt, srv.Unmount))
+	}
+
+	if gocryptfsBin != "" {
+		// gocryptfs at its defaults, and with -kernel_cache (its option to
+		// keep the page cache, the like of sealfs's default).
+		for _, kc := range []bool{false, true} {
+			t, err := mountGocryptfs(gocryptfsBin, dir, kc)
+			if err != nil {
+				return err
+			}
+			targets = append(targets, t)
+		}
 	}
 
 	// results[target][op] = MB/s per run
@@ -173,7 +185,7 @@ func run(dir string, size int64, runs, randOps, chunk int, gocryptfsBin string) 
 			for j, f := range figs {
 				results[i][j] = append(results[i][j], f)
 			}
-			fmt.Fprintf(os.Stderr, "run %d %-15s %s\n", r+1, t.name, fmtRow(figs))
+			fmt.Fprintf(os.Stderr, "run %d %-24s %s\n", r+1, t.name, fmtRow(figs))
 		}
 	}
 
@@ -197,11 +209,13 @@ func run(dir string, size int64, runs, randOps, chunk int, gocryptfsBin string) 
 		for j := range ops {
 			cells[j] = fmt.Sprintf("%.2f×", med[a][j]/med[b][j])
 		}
-		fmt.Printf("%-30s %s\n", label, strings.Join(cells, "  "))
+		fmt.Printf("%-40s %s\n", label, strings.Join(cells, "  "))
 	}
 	fmt.Println()
 	ratio("library / plain:", 1, 0)
-	ratio("sealfs FUSE / gocryptfs:", 2, 3)
+	ratio("sealfs FUSE / gocryptfs:", 2, 4)
+	ratio("sealfs FUSE / gocryptfs -kernel_cache:", 2, 5)
+	ratio("sealfs FUSE nocache / gocryptfs:", 3, 4)
 	ratio("sealfs FUSE / plain:", 2, 0)
 	return nil
 }
@@ -309,15 +323,22 @@ func median(xs []float64) float64 {
 
 // mountGocryptfs initializes a gocryptfs directory with a random password
 // (fast scrypt: the key derivation is not what is measured) and mounts it.
-func mountGocryptfs(bin, dir string) (*target, error) {
-	cipher, mnt := filepath.Join(dir, "gocryptfs-cipher"), filepath.Join(dir, "gocryptfs-mnt")
+func mountGocryptfs(bin, dir string, kernelCache bool) (*target, error) {
+	name := "gocryptfs"
+	args := []string{"-q"}
+	if kernelCache {
+		name += " -kernel_cache"
+		args = append(args, "-kernel_cache")
+	}
+	sub := strings.ReplaceAll(name, " ", "")
+	cipher, mnt := filepath.Join(dir, sub+"-cipher"), filepath.Join(dir, sub+"-mnt")
 	for _, d := range []string{cipher, mnt} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, err
 		}
 	}
 	n, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	pwFile := filepath.Join(dir, "gocryptfs.pw")
+	pwFile := filepath.Join(dir, sub+".pw")
 	if err := os.WriteFile(pwFile, []byte(fmt.Sprintf("pw-%d\n", n)), 0o600); err != nil {
 		return nil, err
 	}
@@ -325,7 +346,7 @@ func mountGocryptfs(bin, dir string) (*target, error) {
 		return nil, fmt.Errorf("gocryptfs -init: %v: %s", err, out)
 	}
 	// gocryptfs forks into the background once the mount is up.
-	if out, err := exec.Command(bin, "-q", "-passfile", pwFile, cipher, mnt).CombinedOutput(); err != nil {
+	if out, err := exec.Command(bin, append(args, "-passfile", pwFile, cipher, mnt)...).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("gocryptfs mount: %v: %s", err, out)
 	}
 	umount := func() error {
@@ -334,5 +355,5 @@ func mountGocryptfs(bin, dir string) (*target, error) {
 		}
 		return nil
 	}
-	return osTarget("gocryptfs", mnt, umount), nil
+	return osTarget(name, mnt, umount), nil
 }

@@ -30,6 +30,7 @@ const volumeKeyLen = 32
 type volumeFlags struct {
 	keyFile, expectRoot, rootFile string
 	scratch, allowOther, init     bool
+	noKernelCache                 bool
 	segmentSize                   int
 }
 
@@ -86,6 +87,7 @@ in capitals with _ for -, e.g. COFRE_VOLUME_KEY_FILE.`,
 	fl.BoolVar(&f.init, "init", false, "a new volume: DIR must be empty (instead of --expect-root)")
 	fl.StringVar(&f.rootFile, "root-file", "", "also write the root hash at unmount to this file (hex, 0600)")
 	fl.BoolVar(&f.allowOther, "allow-other", false, "let other users than the mounting one use the mount (file modes still apply)")
+	fl.BoolVar(&f.noKernelCache, "no-kernel-cache", false, "drop the kernel's cache of a file at each open (when something else may write DIR while mounted)")
 	fl.IntVar(&f.segmentSize, "segment-size", 0, "segment size of new files in bytes: a power of two, 4096..1048576 (default 65536)")
 	return cmd
 }
@@ -277,7 +279,7 @@ func runVolumeMount(ctx context.Context, stdout, stderr io.Writer, f volumeFlags
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	srv, err := sealfuse.Mount(v, mountpoint, sealfuse.Options{AllowOther: f.allowOther, Logger: logger})
+	srv, err := sealfuse.Mount(v, mountpoint, sealfuse.Options{AllowOther: f.allowOther, NoKernelCache: f.noKernelCache, Logger: logger})
 	if err != nil {
 		return err
 	}

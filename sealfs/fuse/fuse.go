@@ -53,16 +53,27 @@ type Options struct {
 
 	// Logger receives integrity failures and internal errors. Nil: discard.
 	Logger *slog.Logger
+
+	// NoKernelCache makes every open(2) drop what the kernel cached of the
+	// file's plaintext, as gocryptfs does by default. By default the cache
+	// is kept across opens: a mounted volume is exclusive to one instance
+	// (the coordinator's dirty marker), every change goes through this
+	// mount and so through the cache, and what the cache holds was
+	// authenticated when it was read or written. Set it when something
+	// else may write the backing directory while it is mounted.
+	NoKernelCache bool
 }
 
 // Server is a mounted volume.
 type Server struct {
-	srv    *gofuse.Server
-	v      *sealfs.Volume
-	log    *slog.Logger
-	mnt    string
-	unmntd sync.Once
-	uerr   error
+	srv *gofuse.Server
+	v   *sealfs.Volume
+	log *slog.Logger
+	mnt string
+	// openFlags answers every open: FOPEN_KEEP_CACHE unless NoKernelCache.
+	openFlags uint32
+	unmntd    sync.Once
+	uerr      error
 
 	mu   sync.Mutex           // guards open
 	open map[*handle]struct{} // handles the kernel has not released yet
@@ -91,6 +102,9 @@ func Mount(v *sealfs.Volume, mountpoint string, opts Options) (*Server, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{v: v, log: log, mnt: abs, open: make(map[*handle]struct{})}
+	if !opts.NoKernelCache {
+		s.openFlags = gofuse.FOPEN_KEEP_CACHE
+	}
 	timeout := attrTimeout
 	mo := gofuse.MountOptions{
 		AllowOther: opts.AllowOther,
@@ -392,7 +406,7 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 	}
 	fillAttr(&out.Attr, fi)
 	ch := n.NewInode(ctx, &node{s: n.s}, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: out.Attr.Ino})
-	return ch, n.s.newHandle(f, p), 0, 0
+	return ch, n.s.newHandle(f, p), n.s.openFlags, 0
 }
 
 // own gives a new backing file or directory the mode the program asked for
@@ -421,7 +435,7 @@ func (n *node) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32,
 	if err != nil {
 		return nil, 0, n.s.errno("open", p, err)
 	}
-	return n.s.newHandle(f, p), 0, 0
+	return n.s.newHandle(f, p), n.s.openFlags, 0
 }
 
 func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *gofuse.EntryOut) (*gofs.Inode, syscall.Errno) {

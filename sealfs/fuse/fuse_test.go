@@ -28,6 +28,11 @@ const seg = 64 << 10
 // the reason, on a machine without (fails with COFRE_REQUIRE_FUSE=1).
 func mountT(t *testing.T, logw io.Writer) (v *sealfs.Volume, backing, mnt string, srv *Server) {
 	t.Helper()
+	return mountWith(t, logw, Options{})
+}
+
+func mountWith(t *testing.T, logw io.Writer, opts Options) (v *sealfs.Volume, backing, mnt string, srv *Server) {
+	t.Helper()
 	fusetest.Require(t)
 	backing, mnt = t.TempDir(), t.TempDir()
 	key := make([]byte, 32)
@@ -40,7 +45,8 @@ func mountT(t *testing.T, logw io.Writer) (v *sealfs.Volume, backing, mnt string
 	if logw != nil {
 		log = slog.New(slog.NewTextHandler(logw, nil))
 	}
-	srv, err = Mount(v, mnt, Options{Logger: log})
+	opts.Logger = log
+	srv, err = Mount(v, mnt, opts)
 	if err != nil {
 		t.Fatalf("mount (needs root or fusermount3, and /dev/fuse): %v", err)
 	}
@@ -515,5 +521,36 @@ func TestSymlinkEscape(t *testing.T) {
 	}
 	if b, err := os.ReadFile(target); err != nil || string(b) != "host file" {
 		t.Errorf("outside content = %q, %v", b, err)
+	}
+}
+
+// TestKernelCache: a file read once through the mount stays in the kernel's
+// page cache across opens (the default), so a later change to the backing
+// file may go unseen, but what is read is always the authenticated content
+// — never the attacker's bytes. With NoKernelCache every open goes back to
+// the backing file and the change is refused.
+func TestKernelCache(t *testing.T) {
+	for _, noCache := range []bool{false, true} {
+		t.Run(fmt.Sprintf("NoKernelCache=%v", noCache), func(t *testing.T) {
+			_, backing, mnt, _ := mountWith(t, nil, Options{NoKernelCache: noCache})
+			want := plaintext(2*seg + 7)
+			p := filepath.Join(mnt, "f")
+			if err := os.WriteFile(p, want, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := os.ReadFile(p); err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("first read: %d bytes, %v", len(got), err)
+			}
+			flip(t, filepath.Join(backing, "f"), 200) // first segment
+			got, err := os.ReadFile(p)
+			switch {
+			case err == nil && !bytes.Equal(got, want):
+				t.Fatal("read returned bytes that are neither the written content nor an error")
+			case noCache && !errors.Is(err, syscall.EIO):
+				t.Fatalf("NoKernelCache: read of a tampered file: %d bytes, err %v; want EIO", len(got), err)
+			case !noCache && err != nil && !errors.Is(err, syscall.EIO):
+				t.Fatalf("read: %v", err)
+			}
+		})
 	}
 }
