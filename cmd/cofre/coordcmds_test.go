@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"encoding/pem"
 	"io"
 	"log"
@@ -580,5 +581,71 @@ func TestClientKeyEnvironment(t *testing.T) {
 		if f.key != "client.key" || own != "" {
 			t.Errorf("%s: client key %q, own --key %q", tc.cmd, f.key, own)
 		}
+	}
+}
+
+// A program started by cofre run finds the coordinator's root in
+// COFRE_PINNED_ROOT and, when the launcher relocated the policy's files
+// (COFRE_FILES_ROOT), the certificate and key the policy named below it;
+// flags on the command line win over both.
+func TestLauncherEnvironment(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "root"}, NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	tests := []struct {
+		name                  string
+		env                   map[string]string
+		args                  []string
+		wantCert, wantKey     string
+		wantPinned, wantUsage bool
+	}{
+		{"relocated", map[string]string{"COFRE_CERT": "/run/w/cert.pem", "COFRE_KEY": "/run/w/key.pem", envFilesRoot: "/dev/shm/x"}, nil, "/dev/shm/x/run/w/cert.pem", "/dev/shm/x/run/w/key.pem", false, false},
+		{"not relocated", map[string]string{"COFRE_CERT": "/run/w/cert.pem"}, nil, "/run/w/cert.pem", "", false, false},
+		{"flags win", map[string]string{"COFRE_CERT": "/run/w/cert.pem", envFilesRoot: "/dev/shm/x"}, []string{"--cert", "/etc/c.pem"}, "/etc/c.pem", "", false, false},
+		{"relative path kept", map[string]string{"COFRE_CERT": "c.pem", envFilesRoot: "/dev/shm/x"}, nil, "c.pem", "", false, false},
+		{"pinned root", map[string]string{envPinnedRoot: string(rootPEM)}, nil, "", "", true, false},
+		{"pinned root not PEM", map[string]string{envPinnedRoot: "garbage"}, nil, "", "", false, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, k := range []string{"COFRE_CERT", "COFRE_KEY", envFilesRoot, envPinnedRoot, "COFRE_COORDINATOR"} {
+				t.Setenv(k, "")
+				os.Unsetenv(k)
+			}
+			t.Setenv("COFRE_COORDINATOR", "https://127.0.0.1:1")
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			var cf coordFlags
+			fl := pflag.NewFlagSet("query", pflag.ContinueOnError)
+			cf.register(fl, "key")
+			if err := fl.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			if err := cf.fromEnv(fl); err != nil {
+				t.Fatal(err)
+			}
+			if cf.cert != tc.wantCert || cf.key != tc.wantKey {
+				t.Errorf("cert %q key %q, want %q %q", cf.cert, cf.key, tc.wantCert, tc.wantKey)
+			}
+			if tc.wantCert != "" {
+				return // options() would read the files
+			}
+			opts, err := cf.options()
+			var ue usageError
+			if tc.wantUsage != errors.As(err, &ue) {
+				t.Fatalf("options: %v, want usage error %v", err, tc.wantUsage)
+			}
+			if !tc.wantUsage && (opts.Root != nil) != tc.wantPinned {
+				t.Errorf("pinned root %v, want %v", opts.Root != nil, tc.wantPinned)
+			}
+		})
 	}
 }

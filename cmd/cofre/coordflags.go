@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 
 	"github.com/spf13/pflag"
@@ -34,7 +35,20 @@ type coordFlags struct {
 	insecureSimulation bool
 	root               string
 	trust              trustFlags
+
+	// pinnedRootPEM is the coordinator root a launcher handed its program
+	// (envPinnedRoot), used when --root is not given.
+	pinnedRootPEM string
 }
+
+// Variables `cofre run` sets for the program it starts, so that a cofre
+// command running as the workload (cofre query) talks to the coordinator
+// the launcher verified, through the root it pinned, without attesting it
+// again. Both are public: a URL and a certificate.
+const (
+	envPinnedRoot = "COFRE_PINNED_ROOT" // PEM of the coordinator root
+	envFilesRoot  = "COFRE_FILES_ROOT"  // where the launcher wrote the policy's files (simulation only)
+)
 
 // coordEnv maps flags to the environment variables that set them when the
 // command line does not. COFRE_KEY sets the client key flag, whatever its
@@ -63,6 +77,7 @@ func (f *coordFlags) register(fl *pflag.FlagSet, keyFlag string) {
 // environment.
 func (f *coordFlags) fromEnv(fl *pflag.FlagSet) error {
 	var errs []error
+	fromEnv := map[string]bool{}
 	for _, e := range coordEnv {
 		if e.flag == "" {
 			e.flag = f.keyFlag
@@ -83,6 +98,25 @@ func (f *coordFlags) fromEnv(fl *pflag.FlagSet) error {
 		}
 		if err := fl.Set(e.flag, v); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", e.env, err))
+		}
+		fromEnv[e.flag] = true
+	}
+	if r := fl.Lookup("root"); r != nil && !r.Changed {
+		f.pinnedRootPEM = os.Getenv(envPinnedRoot)
+	}
+	// A launcher given --files-root (simulation only) wrote the policy's
+	// files below it: the paths the policy put in COFRE_CERT and COFRE_KEY
+	// are found there. Only paths from the environment move; flags are
+	// taken as given.
+	if fr := os.Getenv(envFilesRoot); fr != "" {
+		for _, name := range []string{"cert", f.keyFlag} {
+			flag := fl.Lookup(name)
+			if flag == nil || !fromEnv[name] || !filepath.IsAbs(flag.Value.String()) {
+				continue
+			}
+			if err := fl.Set(name, filepath.Join(fr, flag.Value.String())); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	if len(errs) > 0 {
@@ -120,6 +154,13 @@ func (f *coordFlags) options() (client.Options, error) {
 		opts.Certificate = &cert
 	} else if f.key != "" {
 		return opts, usagef("--%s needs --cert", f.keyFlag)
+	}
+	if f.root == "" && f.pinnedRootPEM != "" {
+		var err error
+		if opts.Root, err = parseCertificatePEM([]byte(f.pinnedRootPEM)); err != nil {
+			return opts, usagef("%s: %v", envPinnedRoot, err)
+		}
+		return opts, nil
 	}
 	if f.root != "" {
 		b, err := readFile(f.root, maxPEMFile)

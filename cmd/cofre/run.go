@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -178,9 +179,14 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, f runFlags, args []st
 	if w.Activation.Simulation {
 		fmt.Fprintln(stderr, "WARNING: SIMULATION: this workload's attestation is simulated; its secrets are not protected")
 	}
-	extra := map[string]string{}
+	// The coordinator this launcher verified, for a program that calls it
+	// (the KMS, volume roots): public values, see envPinnedRoot.
+	extra := map[string]string{
+		"COFRE_COORDINATOR": f.coord.url,
+		envPinnedRoot:       string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Root().Raw})),
+	}
 	if f.filesRoot != "" {
-		extra["COFRE_FILES_ROOT"] = f.filesRoot
+		extra[envFilesRoot] = f.filesRoot
 	}
 	// The program is checked before any secret is written.
 	prog, err := w.Program(m, extra)
