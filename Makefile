@@ -7,6 +7,9 @@ VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 
 COMMIT      ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS     := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN         := bin/cofre
+# DuckDB's Arrow interface (cofre query) is behind this build tag in duckdb-go.
+TAGS        := duckdb_arrow
+export GOFLAGS := -tags=$(TAGS)
 
 .PHONY: all build demo test lint fmt-check vet staticcheck openapi unit e2e fuzz bench clean
 
@@ -39,13 +42,13 @@ vet:
 	$(GO) vet ./...
 
 staticcheck:
-	$(GO) run $(STATICCHECK) ./...
+	$(GO) run $(STATICCHECK) -tags $(TAGS) ./...
 
 unit:
 	$(GO) test -race -count=1 ./...
 
 e2e: build
-	COFRE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -tags e2e ./test/e2e/...
+	COFRE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -tags e2e,$(TAGS) ./test/e2e/...
 
 # Short coverage-guided runs of every fuzz target (not part of `make test`).
 FUZZTIME ?= 20s
