@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/parquet"
+
+	"github.com/cofre-cc/cofre/analytics/pme"
 )
 
 // File is one Parquet file of a table.
@@ -120,9 +122,18 @@ func (e *SchemaError) Error() string {
 // Unwrap returns ErrSchemaMismatch.
 func (e *SchemaError) Unwrap() error { return ErrSchemaMismatch }
 
-// errPanic is the cause recorded when arrow-go panics on a file. arrow-go
-// panics on some bad keys and malformed files; the panic value is not kept
-// because it may quote decrypted bytes.
+// panicError turns a panic arrow-go raised on a file (it panics on some bad
+// keys and malformed files) into an error. Errors — among them the key
+// retriever's, which say which master key the KMS refused — are classified
+// by pme (ErrNoKey, ErrTampered, ErrFile…); other panic values are reduced
+// to their kind, as they may quote decrypted bytes.
+func panicError(r any) error {
+	if e, ok := r.(error); ok {
+		return pme.RecoverRead(func() error { panic(e) })
+	}
+	return errPanic
+}
+
 var errPanic = errors.New("parquet library panicked (bad key or corrupt file)")
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)

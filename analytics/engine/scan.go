@@ -203,7 +203,7 @@ func (s *scan) worker(w int) {
 func (s *scan) readRowGroup(of *openedFile, tk task, consts []arrow.Array, mem memory.Allocator) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = errPanic
+			err = panicError(r)
 		}
 	}()
 	if of == nil {

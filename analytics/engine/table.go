@@ -53,7 +53,7 @@ func openParquet(t *Table, path string, batchRows int, mem memory.Allocator) (of
 	of = &openedFile{f: f}
 	defer func() {
 		if r := recover(); r != nil {
-			err = errPanic
+			err = panicError(r)
 		}
 		if err != nil {
 			of.close()
@@ -169,7 +169,7 @@ func loadTable(ctx context.Context, t Table) (*tableInfo, error) {
 func schemaOf(of *openedFile) (sc *arrow.Schema, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = errPanic
+			err = panicError(r)
 		}
 	}()
 	sc, err = of.fr.Schema()
