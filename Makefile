@@ -11,15 +11,20 @@ BIN         := bin/cofre
 TAGS        := duckdb_arrow
 export GOFLAGS := -tags=$(TAGS)
 
-.PHONY: all build demo test lint fmt-check vet staticcheck openapi unit e2e fuzz bench clean
+.PHONY: all build demo demo-platform test lint fmt-check vet staticcheck openapi unit e2e fuzz bench clean
 
 all: build
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/cofre
 
-# The main job. Until the analytics demo lands it runs the attestation demo.
+# The main job: confidential analytics end to end on the simulated TEE
+# (ROWS=N for another data set size; default 20 million).
 demo: build
+	./scripts/demo-analytics.sh $(BIN)
+
+# The attestation tour: evidence, real vectors, tokens, the coordinator.
+demo-platform: build
 	./scripts/demo.sh $(BIN)
 
 # Everything CI runs: lint, unit tests (which replay every committed fuzz

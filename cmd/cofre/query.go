@@ -1,0 +1,299 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/spf13/cobra"
+
+	"github.com/cofre-cc/cofre/analytics/delta"
+	"github.com/cofre-cc/cofre/analytics/engine"
+	"github.com/cofre-cc/cofre/analytics/output"
+	sealfuse "github.com/cofre-cc/cofre/sealfs/fuse"
+)
+
+type queryFlags struct {
+	coord       coordFlags
+	outPME      pmeFlags
+	tables      []string
+	versions    []string
+	sql         string
+	out         string
+	encryptOut  bool
+	tempDir     string
+	memoryLimit string
+	workers     int
+	maxRows     int
+	quiet       bool
+	plaintextOK bool
+}
+
+func newQueryCmd() *cobra.Command {
+	var f queryFlags
+	cmd := &cobra.Command{
+		Use:   `query --table NAME=PATH[,PATH…] --sql "SELECT …" [--out FILE]`,
+		Short: "Run SQL over Parquet files or Delta tables, encrypted or not",
+		Long: `Runs one SELECT over tables made of Parquet files (a file, a directory of
+Hive-partitioned files, or a Delta table). Files encrypted with Parquet
+modular encryption are decrypted in memory with keys the coordinator's KMS
+unwraps for this workload only: run it under cofre run, or give --coordinator
+and --cert. Only the columns the query needs are decrypted and decoded.
+
+The SQL engine is DuckDB, locked down: it reads only the tables given here
+(no files, no URLs, no extensions), and never spills to disk unless --temp-dir
+is on a mounted sealfs volume: a query that does not fit in --memory-limit fails
+instead of writing plaintext.
+
+Results print as a table, or go to --out (.csv, .json, .ndjson, .parquet;
+--encrypt-out encrypts a Parquet result with keys from the KMS).
+
+Exit status: 0 done, 1 refused (no key for this workload, tampered data), 2
+usage error, 3 coordinator unavailable.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := f.coord.fromEnv(cmd.Flags()); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runQuery(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), &f)
+		},
+	}
+	fl := cmd.Flags()
+	f.coord.register(fl, "key")
+	f.outPME.register(fl, "out-", "")
+	fl.StringArrayVar(&f.tables, "table", nil, "NAME=PATH[,PATH…]: a table from Parquet files, directories of them or a Delta table (repeatable)")
+	fl.StringArrayVar(&f.versions, "version", nil, "NAME=N: read Delta table NAME as of version N (time travel)")
+	fl.StringVar(&f.sql, "sql", "", "one SELECT statement (required)")
+	fl.StringVar(&f.out, "out", "", "write the result to this file (.csv, .json, .ndjson, .parquet) instead of printing it")
+	fl.BoolVar(&f.encryptOut, "encrypt-out", false, "encrypt the Parquet result (--out-footer-key, --out-column-keys)")
+	fl.StringVar(&f.tempDir, "temp-dir", "", "where the engine may spill: must be on a mounted sealfs volume (default: no spilling)")
+	fl.StringVar(&f.memoryLimit, "memory-limit", "", `the engine's memory limit, e.g. "4GB" (default: 80% of RAM)`)
+	fl.IntVar(&f.workers, "workers", 0, "parallel Parquet readers (0: one per CPU)")
+	fl.IntVar(&f.maxRows, "max-rows", 40, "rows printed as a table")
+	fl.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
+	fl.BoolVar(&f.plaintextOK, "allow-plaintext", false, "with a KMS, also read files that are not encrypted (refused by default: a plaintext file in an encrypted table is a mistake or an attack)")
+	return cmd
+}
+
+func runQuery(ctx context.Context, stdout, stderr io.Writer, f *queryFlags) error {
+	if f.sql == "" {
+		return usagef("--sql is required")
+	}
+	if len(f.tables) == 0 {
+		return usagef("--table is required")
+	}
+	if f.out != "" {
+		if _, err := output.FormatForPath(f.out); err != nil {
+			return usageError{err}
+		}
+	}
+	if f.encryptOut && (f.out == "" || !strings.EqualFold(filepath.Ext(f.out), ".parquet")) {
+		return usagef("--encrypt-out needs --out FILE.parquet")
+	}
+	if f.encryptOut && f.outPME.footerKey == "" {
+		return usagef("--encrypt-out needs --out-footer-key")
+	}
+	if f.tempDir != "" {
+		// Spill files hold plaintext rows: only an encrypted volume may
+		// take them.
+		if _, err := sealfuse.OnVolume(f.tempDir); err != nil {
+			return usagef("--temp-dir: %v", err)
+		}
+	}
+	versions := map[string]int64{}
+	for _, v := range f.versions {
+		name, n, ok := strings.Cut(v, "=")
+		var ver int64
+		if _, err := fmt.Sscan(n, &ver); !ok || err != nil || ver < 0 {
+			return usagef("--version %q: want NAME=N", v)
+		}
+		versions[strings.ToLower(name)] = ver
+	}
+	// The decoded columns are garbage soon after DuckDB consumed them: a
+	// higher GOGC trades memory for far fewer collections.
+	debug.SetGCPercent(400)
+
+	var tables []engine.Table
+	for _, spec := range f.tables {
+		name, paths, ok := strings.Cut(spec, "=")
+		if !ok || name == "" || paths == "" {
+			return usagef("--table %q: want NAME=PATH[,PATH…]", spec)
+		}
+		v, hasVersion := versions[strings.ToLower(name)]
+		if !hasVersion {
+			v = -1
+		}
+		files, err := tableFiles(ctx, strings.Split(paths, ","), v)
+		if err != nil {
+			return err
+		}
+		tables = append(tables, engine.Table{Name: name, Files: files})
+	}
+
+	// Keys come from the coordinator only if some file needs one: a
+	// plaintext query needs no coordinator.
+	var factory interface {
+		DecryptionProperties(context.Context) *parquet.FileDecryptionProperties
+	}
+	if f.coord.url != "" {
+		fac, err := kmsFactory(ctx, stderr, &f.coord, f.plaintextOK)
+		if err != nil {
+			return err
+		}
+		factory = fac
+		for i := range tables {
+			tables[i].Decryption = func() *parquet.FileDecryptionProperties { return fac.DecryptionProperties(ctx) }
+		}
+	}
+
+	opts := engine.Options{Workers: f.workers, MemoryLimit: f.memoryLimit, TempDir: f.tempDir}
+	var p *progressPrinter
+	if !f.quiet {
+		opts.Progress = func(done, total int64) {
+			if p == nil || p.total != total {
+				p = newProgress(stderr, "row groups", total)
+			}
+			p.update(done)
+		}
+	}
+	e, err := engine.Open(opts)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	for _, t := range tables {
+		if err := e.Register(ctx, t); err != nil {
+			return queryError(stderr, err, factory != nil)
+		}
+	}
+	began := time.Now()
+	rr, err := e.Query(ctx, f.sql)
+	if err != nil {
+		return queryError(stderr, err, factory != nil)
+	}
+	defer rr.Release()
+	if f.out != "" {
+		var wopts output.Options
+		if f.encryptOut {
+			fac, err := kmsFactory(ctx, stderr, &f.coord, false)
+			if err != nil {
+				return err
+			}
+			cfg, err := f.outPME.config(rr.Schema())
+			if err != nil {
+				return usagef("--encrypt-out: %v", err)
+			}
+			if wopts.Encryption, err = fac.EncryptionProperties(ctx, cfg); err != nil {
+				return err
+			}
+		}
+		if err := output.WriteFile(f.out, rr, wopts); err != nil {
+			return queryError(stderr, err, factory != nil)
+		}
+		fmt.Fprintf(stderr, "result written to %s in %.2f s\n", f.out, time.Since(began).Seconds())
+		return nil
+	}
+	if err := output.WriteTable(stdout, rr, f.maxRows); err != nil {
+		return queryError(stderr, err, factory != nil)
+	}
+	if !f.quiet {
+		fmt.Fprintf(stderr, "query took %.2f s\n", time.Since(began).Seconds())
+	}
+	return nil
+}
+
+// queryError turns a read failure (no key, tampered data) into a refusal
+// (exit 1) with its reason; other errors pass as they are.
+func queryError(stderr io.Writer, err error, haveKMS bool) error {
+	if errors.Is(err, engine.ErrRead) {
+		fmt.Fprintln(stderr, "REFUSED:", err)
+		if !haveKMS {
+			fmt.Fprintln(stderr, "(encrypted data needs keys from the coordinator's KMS: run under cofre run, or give --coordinator and --cert)")
+		}
+		return refusedError{}
+	}
+	return err
+}
+
+// tableFiles expands a table's paths: a Parquet file, a directory of
+// Parquet files (Hive partition directories key=value become columns), or
+// a Delta table (a directory with _delta_log) at version (< 0: latest).
+func tableFiles(ctx context.Context, paths []string, version int64) ([]engine.File, error) {
+	var files []engine.File
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, usagef("--table: %v", err)
+		}
+		if !fi.IsDir() {
+			files = append(files, engine.File{Path: p})
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(p, "_delta_log")); err == nil {
+			t, err := delta.Open(p)
+			if err != nil {
+				return nil, err
+			}
+			snap, err := t.Snapshot(ctx, version)
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range snap.Files {
+				files = append(files, engine.File{Path: filepath.Join(p, filepath.FromSlash(a.Path)), PartitionValues: a.PartitionValues})
+			}
+			continue
+		} else if version >= 0 {
+			return nil, usagef("--version: %s is not a Delta table", p)
+		}
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			base := d.Name()
+			// Hidden and underscore entries are metadata (_SUCCESS,
+			// .crc files, temp files of a writer), as Spark treats them.
+			if path != p && (strings.HasPrefix(base, ".") || strings.HasPrefix(base, "_")) {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.IsDir() || !strings.HasSuffix(base, ".parquet") {
+				return nil
+			}
+			rel, _ := filepath.Rel(p, filepath.Dir(path))
+			var pv map[string]string
+			for _, part := range strings.Split(filepath.ToSlash(rel), "/") {
+				if k, v, ok := strings.Cut(part, "="); ok && k != "" {
+					if pv == nil {
+						pv = map[string]string{}
+					}
+					pv[k] = v
+				}
+			}
+			files = append(files, engine.File{Path: path, PartitionValues: pv})
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("--table %s: %w", p, err)
+		}
+	}
+	if len(files) == 0 {
+		return nil, usagef("--table: no Parquet files in %s", strings.Join(paths, ","))
+	}
+	slices.SortFunc(files, func(a, b engine.File) int { return strings.Compare(a.Path, b.Path) })
+	return files, nil
+}
