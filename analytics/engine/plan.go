@@ -50,8 +50,18 @@ func parsePlan(b []byte) (map[string]*tableUse, int, error) {
 			// DuckDB then does not apply them either: a filter in an Arrow
 			// scan would return unfiltered rows. Filter pushdown is off in
 			// the query database; refuse a plan that has one anyway.
-			if _, ok := n.ExtraInfo["Filters"]; ok {
-				return fmt.Errorf("%w: filter pushed into an arrow scan", errPlan)
+			//
+			// Filters DuckDB marks "optional:" (the dynamic filters an
+			// ORDER BY … LIMIT pushes down) may be ignored by design: the
+			// operator that made them still applies its own condition.
+			if raw, ok := n.ExtraInfo["Filters"]; ok {
+				optional, err := onlyOptionalFilters(raw)
+				if err != nil {
+					return err
+				}
+				if !optional {
+					return fmt.Errorf("%w: filter pushed into an arrow scan", errPlan)
+				}
 			}
 		}
 		if raw, ok := n.ExtraInfo["Table"]; ok {
@@ -182,4 +192,22 @@ func checkSQLSize(sql string) error {
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrInvalidQuery, len(sql), maxSQLBytes)
 	}
 	return nil
+}
+
+// onlyOptionalFilters reports whether a scan's "Filters" (a string, or a
+// list of strings, one per filter) holds only optional filters.
+func onlyOptionalFilters(raw json.RawMessage) (bool, error) {
+	var list []string
+	var one string
+	if err := json.Unmarshal(raw, &one); err == nil {
+		list = strings.Split(one, "\n")
+	} else if err := json.Unmarshal(raw, &list); err != nil {
+		return false, fmt.Errorf("%w: filters: %w", errPlan, err)
+	}
+	for _, f := range list {
+		if f = strings.TrimSpace(f); f != "" && !strings.HasPrefix(f, "optional:") {
+			return false, nil
+		}
+	}
+	return true, nil
 }

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/spf13/cobra"
 
@@ -122,7 +123,12 @@ func runDatagenTaxi(ctx context.Context, stdout, stderr io.Writer, f *datagenFla
 		bytes += fi.Bytes
 	}
 	if f.format == "delta" {
-		t, err := delta.Create(f.out, taxi.Schema(), []string{"year", "month"}, delta.CreateOptions{})
+		// Delta lists partition columns in the table schema; the files
+		// hold only the others (their values are in the log and the path).
+		fields := append(taxi.Schema().Fields(),
+			arrow.Field{Name: "year", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
+			arrow.Field{Name: "month", Type: arrow.PrimitiveTypes.Int32, Nullable: true})
+		t, err := delta.Create(f.out, arrow.NewSchema(fields, nil), []string{"year", "month"}, delta.CreateOptions{Name: "taxi"})
 		if err != nil {
 			return err
 		}
@@ -130,7 +136,7 @@ func runDatagenTaxi(ctx context.Context, stdout, stderr io.Writer, f *datagenFla
 		for i, fi := range files {
 			adds[i] = delta.AddFile{
 				Path:            filepath.ToSlash(fi.RelPath),
-				PartitionValues: map[string]string{"year": fmt.Sprint(fi.Year), "month": fmt.Sprintf("%02d", fi.Month)},
+				PartitionValues: map[string]string{"year": fmt.Sprint(fi.Year), "month": fmt.Sprint(fi.Month)},
 				Size:            fi.Bytes,
 				DataChange:      true,
 			}
