@@ -27,10 +27,13 @@ type Engine struct {
 	db     *duckdb.Connector // the database queries run in
 	planDB *duckdb.Connector // empty tables of the same schemas, for planning
 
-	mu       sync.Mutex            // guards tables, planConn, closed; serializes planning
+	mu       sync.Mutex            // guards tables, planConn, closed, sealed, native; serializes planning
 	tables   map[string]*tableInfo // by lower-cased name
 	planConn driver.Conn
 	closed   bool
+	// sealed: db's configuration is locked (at the first query). native:
+	// the tables are views over DuckDB's own Parquet reader.
+	sealed, native bool
 }
 
 // hardening is the DuckDB configuration both databases get. Each entry is a
@@ -61,7 +64,12 @@ func Open(opts Options) (*Engine, error) {
 	// SET GLOBAL statements, applied before the lock. Filter pushdown is
 	// off: the Arrow scan of duckdb_arrow_scan drops filters pushed into it
 	// (rows come back unfiltered), so filters must stay as operators.
-	set := []string{"disabled_optimizers = 'filter_pushdown'"}
+	//
+	// top_n is off too: DuckDB 1.4's own Parquet reader fails the AES tag
+	// check of encrypted files when a filter (or a top-n's dynamic filter)
+	// is pushed into it (measured: "Computed AES tag differs"; it fails
+	// closed, never with wrong rows), and the native path needs neither.
+	set := []string{"disabled_optimizers = 'filter_pushdown,top_n'"}
 	if opts.MemoryLimit != "" {
 		set = append(set, "memory_limit = '"+opts.MemoryLimit+"'")
 	}
@@ -77,7 +85,9 @@ func Open(opts Options) (*Engine, error) {
 		// memory_limit with "Out of Memory Error".
 		set = append(set, "temp_directory = ''", "max_temp_directory_size = '0KiB'")
 	}
-	db, err := openLocked(set)
+	// The query database is locked at the first query (seal), once the
+	// files DuckDB's own reader may open are known.
+	db, err := openDB(set, false)
 	if err != nil {
 		return nil, err
 	}
@@ -86,11 +96,11 @@ func Open(opts Options) (*Engine, error) {
 	// tables. Filter pushdown is off there so every column a filter reads
 	// shows up in the scan's projection list; statistics propagation is off
 	// so empty-table statistics cannot fold filters away.
-	planDB, err := openLocked([]string{
+	planDB, err := openDB([]string{
 		"threads = 1", "memory_limit = '256MB'",
 		"temp_directory = ''", "max_temp_directory_size = '0KiB'",
 		"disabled_optimizers = 'filter_pushdown,statistics_propagation'",
-	})
+	}, true)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -104,11 +114,12 @@ func Open(opts Options) (*Engine, error) {
 	return &Engine{opts: opts, db: db, planDB: planDB, planConn: planConn, tables: map[string]*tableInfo{}}, nil
 }
 
-// openLocked opens a database with the hardening options, applies set
-// (SET GLOBAL statements), turns off external access and locks the
-// configuration, before any caller SQL can run. duckdb-go applies DSN
-// options in map order, so order-dependent settings go through SET.
-func openLocked(set []string) (*duckdb.Connector, error) {
+// openDB opens a database with the hardening options and applies set
+// (SET GLOBAL statements); with lock, it also turns off external access
+// and locks the configuration (else seal does), before any caller SQL can
+// run. duckdb-go applies DSN options in map order, so order-dependent
+// settings go through SET.
+func openDB(set []string, lock bool) (*duckdb.Connector, error) {
 	c, err := duckdb.NewConnector(":memory:?"+hardening().Encode(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("engine: open duckdb: %w", err)
@@ -118,7 +129,10 @@ func openLocked(set []string) (*duckdb.Connector, error) {
 		ex := conn.(driver.ExecerContext)
 		// The order matters: with external access off DuckDB refuses to
 		// change temp_directory, and after the lock it refuses everything.
-		for _, s := range append(set, "enable_external_access = false", "lock_configuration = true") {
+		if lock {
+			set = append(set, lockSettings...)
+		}
+		for _, s := range set {
 			if _, err = ex.ExecContext(context.Background(), "SET GLOBAL "+s, nil); err != nil {
 				break
 			}
@@ -131,6 +145,10 @@ func openLocked(set []string) (*duckdb.Connector, error) {
 	}
 	return c, nil
 }
+
+// lockSettings end every database's configuration: no file, URL or
+// database access beyond what allowed_paths lists, and no SET after.
+var lockSettings = []string{"enable_external_access = false", "lock_configuration = true"}
 
 // Register opens every file's footer (decrypting it with t.Decryption),
 // checks that all files share one schema and makes the table available to
@@ -163,6 +181,9 @@ func (e *Engine) Register(ctx context.Context, t Table) error {
 	defer e.mu.Unlock()
 	if e.closed {
 		return ErrClosed
+	}
+	if e.native {
+		return fmt.Errorf("%w: tables read by DuckDB's own reader are registered before the first query", ErrInvalidTable)
 	}
 	if _, dup := e.tables[strings.ToLower(t.Name)]; dup {
 		return fmt.Errorf("%w: table %s already registered", ErrInvalidTable, t.Name)
@@ -249,6 +270,10 @@ func (e *Engine) Query(ctx context.Context, sql string) (array.RecordReader, err
 	if err := checkSQLSize(sql); err != nil {
 		return nil, err
 	}
+	native, err := e.seal(ctx)
+	if err != nil {
+		return nil, err
+	}
 	p, err := e.plan(ctx, sql)
 	if err != nil {
 		return nil, err
@@ -256,6 +281,13 @@ func (e *Engine) Query(ctx context.Context, sql string) (array.RecordReader, err
 	conn, err := e.db.Connect(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("engine: connect: %w", err)
+	}
+	if native {
+		res, err := runNative(ctx, conn, sql)
+		if err != nil {
+			return nil, errors.Join(err, conn.Close())
+		}
+		return &result{RecordReader: res, conn: conn}, nil
 	}
 	res, err := e.run(ctx, conn, p, sql)
 	if err != nil {

@@ -62,6 +62,13 @@ type Options struct {
 	// BatchRows is the number of rows per record batch handed to DuckDB.
 	// Default (0): 65536.
 	BatchRows int
+	// NoNative makes every query go through arrow-go's readers. By default,
+	// when every registered table is plaintext or uniformly encrypted (see
+	// nativeInfo), DuckDB's own Parquet reader reads the files, with their
+	// footer keys (unwrapped through the KMS at Register) and access to
+	// those files only; it is several times faster. Progress is reported
+	// only on the arrow-go path.
+	NoNative bool
 }
 
 var (

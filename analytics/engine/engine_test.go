@@ -94,15 +94,20 @@ func checkQ1(t *testing.T, got [][]any, want map[int64]*groupStats) {
 
 func TestQueryResults(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		encrypt bool
-		workers int
-		files   int
+		name     string
+		encrypt  bool
+		uniform  bool // every column under the footer key: DuckDB can read it
+		noNative bool
+		workers  int
+		files    int
 	}{
-		{"plain/1worker", false, 1, 1},
-		{"plain/3workers/2files", false, 3, 2},
-		{"encrypted/2workers", true, 2, 1},
-		{"encrypted/4workers/3files", true, 4, 3},
+		{"plain/native", false, false, false, 1, 1},
+		{"plain/1worker", false, false, true, 1, 1},
+		{"plain/3workers/2files", false, false, true, 3, 2},
+		{"encrypted/2workers", true, false, false, 2, 1},
+		{"encrypted/4workers/3files", true, false, false, 4, 3},
+		{"uniform/native/3files", true, true, false, 2, 3},
+		{"uniform/arrow/3files", true, true, true, 2, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -110,7 +115,7 @@ func TestQueryResults(t *testing.T) {
 			var files []File
 			for i := range tc.files {
 				p := filepath.Join(dir, "part"+string(rune('0'+i))+".parquet")
-				st := writeTaxi(t, p, genOpts{rows: 50_000, rowGroupRows: 7_000, seed: uint64(i), encrypt: tc.encrypt})
+				st := writeTaxi(t, p, genOpts{rows: 50_000, rowGroupRows: 7_000, seed: uint64(i), encrypt: tc.encrypt, uniform: tc.uniform})
 				for k, v := range st {
 					if want[k] == nil {
 						want[k] = &groupStats{}
@@ -123,11 +128,13 @@ func TestQueryResults(t *testing.T) {
 				files = append(files, File{Path: p})
 			}
 			var dec func() *parquet.FileDecryptionProperties
-			if tc.encrypt {
+			if tc.encrypt && tc.uniform {
+				dec = decryptor(uniformKey, "", "")
+			} else if tc.encrypt {
 				dec = decryptor(footerKey, moneyKey, secretKey)
 			}
 			var last atomic.Int64
-			e := openEngine(t, Options{Workers: tc.workers, BatchRows: 4096, Progress: func(done, total int64) { last.Store(done) }})
+			e := openEngine(t, Options{Workers: tc.workers, BatchRows: 4096, NoNative: tc.noNative, Progress: func(done, total int64) { last.Store(done) }})
 			if err := e.Register(context.Background(), Table{Name: "taxi", Files: files, Decryption: dec}); err != nil {
 				t.Fatal(err)
 			}
@@ -136,8 +143,13 @@ func TestQueryResults(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkQ1(t, got, want)
-			if n := last.Load(); n != int64(8*tc.files) {
+			// DuckDB's own reader (plaintext or uniform encryption)
+			// reports no progress; arrow-go's readers do.
+			native := !tc.noNative && (!tc.encrypt || tc.uniform)
+			if n := last.Load(); !native && n != int64(8*tc.files) {
 				t.Errorf("progress: %d row groups done, want %d", n, 8*tc.files)
+			} else if native && n != 0 {
+				t.Errorf("progress from the native path: %d", n)
 			}
 			// count(*) needs no column: answered from footers.
 			got, err = rows(t, e, "SELECT count(*) FROM taxi")
@@ -292,11 +304,79 @@ func TestTamperedFile(t *testing.T) {
 	}
 }
 
+// TestNative: uniformly encrypted files under a 256-bit key are read by
+// DuckDB's own reader, which authenticates what it reads; the query
+// database then opens those files and nothing else; tables come before
+// the first query.
+func TestNative(t *testing.T) {
+	p := tempPath(t, "uniform.parquet")
+	writeTaxi(t, p, genOpts{rows: 20_000, rowGroupRows: 2_000, encrypt: true, uniform: true})
+	other := tempPath(t, "other.parquet")
+	writeTaxi(t, other, genOpts{rows: 100, rowGroupRows: 100})
+	register := func(e *Engine) {
+		t.Helper()
+		if err := e.Register(context.Background(), Table{Name: "taxi", Files: []File{{Path: p}}, Decryption: decryptor(uniformKey, "", "")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := openEngine(t, Options{})
+	register(e)
+	if _, err := rows(t, e, "SELECT sum(fare_amount) FROM taxi"); err != nil {
+		t.Fatal(err)
+	}
+	if !e.native {
+		t.Fatal("a uniformly encrypted table did not take the native path")
+	}
+	if err := e.Register(context.Background(), Table{Name: "late", Files: []File{{Path: other}}}); !errors.Is(err, ErrInvalidTable) {
+		t.Errorf("register after the first native query: %v", err)
+	}
+	conn, err := e.db.Connect(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, q := range []string{"SELECT * FROM read_parquet('" + other + "')", "SELECT * FROM read_csv('/etc/passwd')", "SET allowed_paths = ['/etc/passwd']"} {
+		if _, err := rowsConn(conn, q); err == nil {
+			t.Errorf("query database: %s: allowed", q)
+		}
+	}
+
+	// Chunks of several pages go through arrow-go (DuckDB's reader
+	// fails them), with the same answer.
+	multi := tempPath(t, "multipage.parquet")
+	st := writeTaxi(t, multi, genOpts{rows: 20_000, rowGroupRows: 10_000, encrypt: true, uniform: true, pageBytes: 4096})
+	e = openEngine(t, Options{})
+	if err := e.Register(context.Background(), Table{Name: "taxi", Files: []File{{Path: multi}}, Decryption: decryptor(uniformKey, "", "")}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := rows(t, e, "SELECT count(*) FROM taxi WHERE passenger_count = 2")
+	if err != nil || e.native || got[0][0].(int64) != st[2].count {
+		t.Fatalf("multi-page chunks: native %v, %v, %v; want arrow-go and %d", e.native, got, err, st[2].count)
+	}
+
+	// A flipped byte in a page the query reads: refused, no rows.
+	flipInColumnWith(t, p, 5, 2, decryptor(uniformKey, "", ""))
+	e = openEngine(t, Options{})
+	register(e)
+	got, err = rows(t, e, "SELECT sum(fare_amount) FROM taxi")
+	if !errors.Is(err, ErrRead) || got != nil {
+		t.Fatalf("tampered: %v rows, %v; want ErrRead and no rows", got, err)
+	}
+	if strings.Contains(err.Error(), uniformKey) {
+		t.Fatal("error leaks the key")
+	}
+}
+
 // flipInColumn flips one byte inside a column chunk's first data page.
 func flipInColumn(t *testing.T, path string, rowGroup, col int) {
 	t.Helper()
+	flipInColumnWith(t, path, rowGroup, col, decryptor(footerKey, moneyKey, secretKey))
+}
+
+func flipInColumnWith(t *testing.T, path string, rowGroup, col int, dec func() *parquet.FileDecryptionProperties) {
+	t.Helper()
 	props := parquet.NewReaderProperties(nil)
-	props.FileDecryptProps = decryptor(footerKey, moneyKey, secretKey)()
+	props.FileDecryptProps = dec()
 	r, err := file.OpenParquetFile(path, false, file.WithReadProps(props))
 	if err != nil {
 		t.Fatal(err)
@@ -511,7 +591,7 @@ func TestCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var done, total atomic.Int64
-	e := openEngine(t, Options{Workers: 2, BatchRows: 1000, Progress: func(d, tot int64) {
+	e := openEngine(t, Options{Workers: 2, BatchRows: 1000, NoNative: true, Progress: func(d, tot int64) {
 		done.Store(d)
 		total.Store(tot)
 		cancel()

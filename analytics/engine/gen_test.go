@@ -20,9 +20,11 @@ import (
 // Test keys: 16-byte AES keys, test-only.
 const (
 	footerKey = "0123456789abcdef"
-	moneyKey  = "fedcba9876543210"
-	secretKey = "secret-key-16byt"
-	wrongKey  = "XXXXXXXXXXXXXXXX"
+	// uniformKey is 256-bit: DuckDB's own reader takes only those.
+	uniformKey = "0123456789abcdef0123456789abcdef"
+	moneyKey   = "fedcba9876543210"
+	secretKey  = "secret-key-16byt"
+	wrongKey   = "XXXXXXXXXXXXXXXX"
 )
 
 // taxiSchema is a small taxi-like schema: enough columns to show that
@@ -48,6 +50,8 @@ type genOpts struct {
 	rows, rowGroupRows int
 	seed               uint64
 	encrypt            bool
+	uniform            bool          // with encrypt: every column under the footer key
+	pageBytes          int64         // data page size limit; 0: arrow-go's default (1 MiB)
 	schema             *arrow.Schema // default taxiSchema
 }
 
@@ -68,7 +72,12 @@ func writeTaxi(tb testing.TB, path string, o genOpts) map[int64]*groupStats {
 		parquet.WithCompression(compress.Codecs.Snappy),
 		parquet.WithDictionaryDefault(false),
 	}
-	if o.encrypt {
+	if o.pageBytes > 0 {
+		wopts = append(wopts, parquet.WithDataPageSize(o.pageBytes))
+	}
+	if o.encrypt && o.uniform {
+		wopts = append(wopts, parquet.WithEncryptionProperties(parquet.NewFileEncryptionProperties(uniformKey)))
+	} else if o.encrypt {
 		cols := parquet.ColumnPathToEncryptionPropsMap{
 			"fare_amount":  parquet.NewColumnEncryptionProperties("fare_amount", parquet.WithKey(moneyKey)),
 			"total_amount": parquet.NewColumnEncryptionProperties("total_amount", parquet.WithKey(moneyKey)),

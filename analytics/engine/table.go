@@ -25,6 +25,10 @@ type tableInfo struct {
 	partKeys   []string      // partition columns, in schema order
 	partInt    []bool        // per partKeys: INT64 (true) or string
 	rowCounts  [][]int64     // per file, per row group: number of rows
+	// native holds, per file, what DuckDB's own reader needs; nativeOK is
+	// whether every file qualifies (see nativeInfo).
+	native   []nativeFile
+	nativeOK bool
 }
 
 // openedFile is one file opened by one goroutine.
@@ -98,7 +102,7 @@ func loadTable(ctx context.Context, t Table) (*tableInfo, error) {
 	if err := checkTable(t); err != nil {
 		return nil, err
 	}
-	ti := &tableInfo{t: t, rowCounts: make([][]int64, len(t.Files))}
+	ti := &tableInfo{t: t, rowCounts: make([][]int64, len(t.Files)), nativeOK: true}
 	mem := memory.NewGoAllocator()
 	var fields []arrow.Field
 	for i, f := range t.Files {
@@ -110,6 +114,9 @@ func loadTable(ctx context.Context, t Table) (*tableInfo, error) {
 			return nil, &FileError{Table: t.Name, Path: f.Path, RowGroup: -1, Err: err}
 		}
 		sc, err := schemaOf(of)
+		nf, ok := nativeInfo(of.pf)
+		ti.native = append(ti.native, nf)
+		ti.nativeOK = ti.nativeOK && ok
 		for rg := range of.pf.NumRowGroups() {
 			ti.rowCounts[i] = append(ti.rowCounts[i], of.pf.MetaData().RowGroup(rg).NumRows())
 		}

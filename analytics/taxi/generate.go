@@ -248,7 +248,11 @@ func writerProps(c *config, relPath string) (*parquet.WriterProperties, error) {
 			if enc.IsUtilized() {
 				return nil, fmt.Errorf("taxi: %s: %w", relPath, ErrReusedEncryption)
 			}
-			opts = append(opts, parquet.WithEncryptionProperties(enc))
+			// One data page per column chunk (at most a row group's
+			// values, ~8 MB): DuckDB's own reader decrypts only such
+			// chunks, and readers gain nothing from smaller encrypted
+			// pages, which cannot be skipped unread anyway.
+			opts = append(opts, parquet.WithEncryptionProperties(enc), parquet.WithDataPageSize(maxEncryptedPageBytes))
 		}
 	}
 	return parquet.NewWriterProperties(opts...), nil

@@ -31,6 +31,11 @@ const (
 	// thousand files means FileRows was set far too small.
 	maxFiles = 99_999
 
+	// maxEncryptedPageBytes is the data page size limit of encrypted
+	// files: above any column chunk a row group can make (maxRowGroupRows
+	// × 8 bytes = 128 MiB), so each chunk is one page (see writerProps).
+	maxEncryptedPageBytes = 256 << 20
+
 	// maxWorkers bounds Workers: each worker holds a row group of buffers
 	// (see maxRowGroupRows); more workers than this is a typo.
 	maxWorkers = 1024

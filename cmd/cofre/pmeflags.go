@@ -30,7 +30,7 @@ func (f *pmeFlags) register(fl *pflag.FlagSet, prefix, defaultFooterKey string) 
 	fl.BoolVar(&f.plaintextFooter, prefix+"plaintext-footer", false, "leave the footer readable (signed), for readers without keys to see the schema (parquet.encryption.plaintext.footer)")
 	fl.BoolVar(&f.singleWrapping, prefix+"single-wrapping", false, "wrap each data key with the KMS directly instead of under a cached key-encryption key (parquet.encryption.double.wrapping=false)")
 	fl.StringVar(&f.algorithm, prefix+"algorithm", "AES_GCM_V1", "AES_GCM_V1 or AES_GCM_CTR_V1 (parquet.encryption.algorithm)")
-	fl.IntVar(&f.dataKeyBits, prefix+"data-key-bits", 128, "data key length: 128, 192 or 256 (parquet.encryption.data.key.length.bits)")
+	fl.IntVar(&f.dataKeyBits, prefix+"data-key-bits", 256, "data key length: 128, 192 or 256 (parquet.encryption.data.key.length.bits; parquet-java defaults to 128, cofre to 256, which DuckDB's own reader also decrypts)")
 }
 
 // config is the encryption of files with the given Arrow schema. Without
