@@ -626,3 +626,31 @@ func TestClosed(t *testing.T) {
 		t.Fatalf("got %v, want ErrClosed", err)
 	}
 }
+
+// A file replaced between Register and Query is refused, not read with
+// the row groups Register counted (which would mix two versions).
+func TestFileChangedAfterRegister(t *testing.T) {
+	p := tempPath(t, "a.parquet")
+	writeTaxi(t, p, genOpts{rows: 100, rowGroupRows: 50})
+	e := openEngine(t, Options{NoNative: true})
+	if err := e.Register(context.Background(), Table{Name: "taxi", Files: []File{{Path: p}}}); err != nil {
+		t.Fatal(err)
+	}
+	writeTaxi(t, p, genOpts{rows: 1000, rowGroupRows: 100, seed: 9})
+	_, err := rows(t, e, "SELECT count(fare_amount) FROM taxi")
+	if !errors.Is(err, ErrRead) || !errors.Is(err, errChanged) {
+		t.Fatalf("got %v, want ErrRead for a changed file", err)
+	}
+}
+
+// AES_GCM_CTR_V1 leaves pages unauthenticated, and its label can be forged
+// on a GCM file: such files are refused at Register.
+func TestCTRRefused(t *testing.T) {
+	p := tempPath(t, "ctr.parquet")
+	writeTaxi(t, p, genOpts{rows: 100, rowGroupRows: 100, encrypt: true, uniform: true, ctr: true})
+	e := openEngine(t, Options{})
+	err := e.Register(context.Background(), Table{Name: "taxi", Files: []File{{Path: p}}, Decryption: decryptor(uniformKey, "", "")})
+	if !errors.Is(err, ErrRead) || !errors.Is(err, errNotGCM) {
+		t.Fatalf("got %v, want ErrRead (not GCM)", err)
+	}
+}

@@ -51,6 +51,7 @@ type genOpts struct {
 	seed               uint64
 	encrypt            bool
 	uniform            bool          // with encrypt: every column under the footer key
+	ctr                bool          // with encrypt and uniform: AES_GCM_CTR_V1
 	pageBytes          int64         // data page size limit; 0: arrow-go's default (1 MiB)
 	schema             *arrow.Schema // default taxiSchema
 }
@@ -76,7 +77,11 @@ func writeTaxi(tb testing.TB, path string, o genOpts) map[int64]*groupStats {
 		wopts = append(wopts, parquet.WithDataPageSize(o.pageBytes))
 	}
 	if o.encrypt && o.uniform {
-		wopts = append(wopts, parquet.WithEncryptionProperties(parquet.NewFileEncryptionProperties(uniformKey)))
+		alg := parquet.AesGcm
+		if o.ctr {
+			alg = parquet.AesCtr
+		}
+		wopts = append(wopts, parquet.WithEncryptionProperties(parquet.NewFileEncryptionProperties(uniformKey, parquet.WithAlg(alg))))
 	} else if o.encrypt {
 		cols := parquet.ColumnPathToEncryptionPropsMap{
 			"fare_amount":  parquet.NewColumnEncryptionProperties("fare_amount", parquet.WithKey(moneyKey)),

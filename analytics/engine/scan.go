@@ -179,6 +179,9 @@ func (s *scan) worker(w int) {
 			if len(s.leaves) > 0 {
 				var err error
 				of, err = openParquet(&s.ti.t, s.ti.t.Files[tk.file].Path, s.batchRows, mem)
+				if err == nil {
+					err = s.ti.sameRowGroups(tk.file, of)
+				}
 				if err != nil {
 					s.fail(&FileError{Table: s.ti.t.Name, Path: s.ti.t.Files[tk.file].Path, RowGroup: -1, Err: err})
 					return

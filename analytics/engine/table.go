@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -71,6 +72,13 @@ func openParquet(t *Table, path string, batchRows int, mem memory.Allocator) (of
 	of.pf, err = file.NewParquetReader(f, file.WithReadProps(props))
 	if err != nil {
 		return of, err
+	}
+	// With an encrypted footer the algorithm is read from an
+	// unauthenticated header: someone who may write the file could relabel
+	// AES_GCM_V1 as AES_GCM_CTR_V1, whose pages are not authenticated.
+	// Only GCM is read.
+	if fd := of.pf.MetaData().FileDecryptor; fd != nil && fd.Algorithm() != parquet.AesGcm {
+		return of, errNotGCM
 	}
 	of.fr, err = pqarrow.NewFileReader(of.pf, pqarrow.ArrowReadProperties{Parallel: false, BatchSize: int64(batchRows)}, mem)
 	return of, err
@@ -201,6 +209,30 @@ func sameFields(table, path string, want, got []arrow.Field) error {
 		w, g := want[i], got[i]
 		if w.Name != g.Name || w.Nullable != g.Nullable || !arrow.TypeEqual(w.Type, g.Type) {
 			return &SchemaError{Table: table, Path: path, Want: fieldString(w), Got: fieldString(g)}
+		}
+	}
+	return nil
+}
+
+// errNotGCM reports a file encrypted with AES_GCM_CTR_V1.
+var errNotGCM = errors.New("encrypted with AES_GCM_CTR_V1, whose pages are not authenticated: only AES_GCM_V1 is read")
+
+// errChanged reports a file whose row groups differ from what Register
+// read: it was replaced since, and reading on would mix two versions.
+var errChanged = errors.New("the file changed since the table was registered")
+
+// sameRowGroups checks that the reopened file i has the row groups, and
+// row counts, Register saw (the row count of an answer without file
+// columns comes from those).
+func (ti *tableInfo) sameRowGroups(i int, of *openedFile) error {
+	want := ti.rowCounts[i]
+	md := of.pf.MetaData()
+	if of.pf.NumRowGroups() != len(want) {
+		return errChanged
+	}
+	for rg, n := range want {
+		if md.RowGroup(rg).NumRows() != n {
+			return errChanged
 		}
 	}
 	return nil

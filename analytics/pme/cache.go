@@ -2,6 +2,7 @@ package pme
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -57,17 +58,25 @@ func (c *cache[V]) get(ctx context.Context, key string, now time.Time, lifetime 
 	c.m[key] = e
 	c.mu.Unlock()
 
-	val, err := fill()
-
-	c.mu.Lock()
-	e.val, e.err, e.expires = val, err, now.Add(lifetime)
-	if err != nil && c.m[key] == e {
-		delete(c.m, key)
-	}
-	c.mu.Unlock()
-	close(e.ready)
+	var val V
+	err := errFillPanicked
+	// A panicking fill still releases its waiters (with an error) and
+	// leaves no entry behind; the panic goes on to the caller.
+	defer func() {
+		c.mu.Lock()
+		e.val, e.err, e.expires = val, err, now.Add(lifetime)
+		if err != nil && c.m[key] == e {
+			delete(c.m, key)
+		}
+		c.mu.Unlock()
+		close(e.ready)
+	}()
+	val, err = fill()
 	return val, err
 }
+
+// errFillPanicked is what waiters on an entry get when its fill panicked.
+var errFillPanicked = errors.New("pme: key cache: the fill panicked")
 
 // evictLocked drops expired entries, and everything if none had expired.
 // Entries being filled stay (their fillers will set them).

@@ -278,7 +278,8 @@ func (f *Factory) unwrapDEK(ctx context.Context, m *keyMaterial) ([]byte, error)
 	// The cache key holds everything the KEK is derived from, so material
 	// that reuses a known KEK ID with another master key or wrapped KEK
 	// goes to the KMS instead of borrowing a KEK it was not granted.
-	ck := m.MasterKeyID + "\x00" + m.KEKID + "\x00" + m.WrappedKEK
+	// Length-prefixed: no choice of the three fields can spell another's.
+	ck := fmt.Sprintf("%d:%s%d:%s%s", len(m.MasterKeyID), m.MasterKeyID, len(m.KEKID), m.KEKID, m.WrappedKEK)
 	kek, err := f.readKEKs.get(ctx, ck, f.now(), f.lifetime, func() ([]byte, error) {
 		return f.kmsUnwrap(ctx, m.WrappedKEK, m.MasterKeyID)
 	})

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestNewMemoryKMSErrors(t *testing.T) {
@@ -73,5 +74,20 @@ func TestCoordinatorKMSNilClient(t *testing.T) {
 	}
 	if _, err := c.UnwrapKey(context.Background(), "w", "m"); err == nil {
 		t.Error("unwrap without a client succeeded")
+	}
+}
+
+// A fill that panics releases whoever waits on the entry, with an error,
+// and leaves no entry: the next get fills anew.
+func TestCacheFillPanic(t *testing.T) {
+	var c cache[int]
+	now := time.Unix(0, 0)
+	func() {
+		defer func() { _ = recover() }()
+		c.get(t.Context(), "k", now, time.Minute, func() (int, error) { panic("boom") })
+	}()
+	v, err := c.get(t.Context(), "k", now, time.Minute, func() (int, error) { return 7, nil })
+	if err != nil || v != 7 {
+		t.Fatalf("after a panicking fill: %d, %v", v, err)
 	}
 }

@@ -605,13 +605,20 @@ func TestLauncherEnvironment(t *testing.T) {
 		args                  []string
 		wantCert, wantKey     string
 		wantPinned, wantUsage bool
+		notWorkload           bool // a command such as cofre run
 	}{
-		{"relocated", map[string]string{"COFRE_CERT": "/run/w/cert.pem", "COFRE_KEY": "/run/w/key.pem", envFilesRoot: "/dev/shm/x"}, nil, "/dev/shm/x/run/w/cert.pem", "/dev/shm/x/run/w/key.pem", false, false},
-		{"not relocated", map[string]string{"COFRE_CERT": "/run/w/cert.pem"}, nil, "/run/w/cert.pem", "", false, false},
-		{"flags win", map[string]string{"COFRE_CERT": "/run/w/cert.pem", envFilesRoot: "/dev/shm/x"}, []string{"--cert", "/etc/c.pem"}, "/etc/c.pem", "", false, false},
-		{"relative path kept", map[string]string{"COFRE_CERT": "c.pem", envFilesRoot: "/dev/shm/x"}, nil, "c.pem", "", false, false},
-		{"pinned root", map[string]string{envPinnedRoot: string(rootPEM)}, nil, "", "", true, false},
-		{"pinned root not PEM", map[string]string{envPinnedRoot: "garbage"}, nil, "", "", false, true},
+		{"relocated", map[string]string{"COFRE_CERT": "/run/w/cert.pem", "COFRE_KEY": "/run/w/key.pem", envFilesRoot: "/dev/shm/x"}, nil, "/dev/shm/x/run/w/cert.pem", "/dev/shm/x/run/w/key.pem", false, false, false},
+		{"not relocated", map[string]string{"COFRE_CERT": "/run/w/cert.pem"}, nil, "/run/w/cert.pem", "", false, false, false},
+		{"flags win", map[string]string{"COFRE_CERT": "/run/w/cert.pem", envFilesRoot: "/dev/shm/x"}, []string{"--cert", "/etc/c.pem"}, "/etc/c.pem", "", false, false, false},
+		{"relative path kept", map[string]string{"COFRE_CERT": "c.pem", envFilesRoot: "/dev/shm/x"}, nil, "c.pem", "", false, false, false},
+		{"pinned root", map[string]string{envPinnedRoot: string(rootPEM)}, nil, "", "", true, false, false},
+		{"pinned root not PEM", map[string]string{envPinnedRoot: "garbage"}, nil, "", "", false, true, false},
+		// cofre run's environment is the host's: a root there must not
+		// replace the coordinator's attestation, nor files move.
+		{"launcher ignores the pinned root", map[string]string{envPinnedRoot: string(rootPEM)}, nil, "", "", false, true, true},
+		{"launcher does not relocate", map[string]string{"COFRE_CERT": "/run/w/cert.pem", envFilesRoot: "/dev/shm/x"}, nil, "/run/w/cert.pem", "", false, false, true},
+		// An explicit policy wins over the pinned root.
+		{"policy wins", map[string]string{envPinnedRoot: string(rootPEM)}, []string{"--coordinator-policy", "/nonexistent"}, "", "", false, true, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -623,7 +630,7 @@ func TestLauncherEnvironment(t *testing.T) {
 			for k, v := range tc.env {
 				t.Setenv(k, v)
 			}
-			var cf coordFlags
+			cf := coordFlags{workload: !tc.notWorkload}
 			fl := pflag.NewFlagSet("query", pflag.ContinueOnError)
 			cf.register(fl, "key")
 			if err := fl.Parse(tc.args); err != nil {

@@ -36,8 +36,15 @@ type coordFlags struct {
 	root               string
 	trust              trustFlags
 
+	// workload marks a command that runs as the program cofre run started
+	// (cofre query, cofre datagen): only those take the launcher's
+	// envPinnedRoot and envFilesRoot. Never cofre run itself, whose
+	// environment the host controls: a root from there would let the host
+	// skip the coordinator's attestation.
+	workload bool
 	// pinnedRootPEM is the coordinator root a launcher handed its program
-	// (envPinnedRoot), used when --root is not given.
+	// (envPinnedRoot), used when neither --root nor --coordinator-policy
+	// is given.
 	pinnedRootPEM string
 }
 
@@ -101,9 +108,13 @@ func (f *coordFlags) fromEnv(fl *pflag.FlagSet) error {
 		}
 		fromEnv[e.flag] = true
 	}
-	if r := fl.Lookup("root"); r != nil && !r.Changed {
-		f.pinnedRootPEM = os.Getenv(envPinnedRoot)
+	if !f.workload {
+		if len(errs) > 0 {
+			return usageError{errors.Join(errs...)}
+		}
+		return nil
 	}
+	f.pinnedRootPEM = os.Getenv(envPinnedRoot)
 	// A launcher given --files-root (simulation only) wrote the policy's
 	// files below it: the paths the policy put in COFRE_CERT and COFRE_KEY
 	// are found there. Only paths from the environment move; flags are
@@ -155,7 +166,7 @@ func (f *coordFlags) options() (client.Options, error) {
 	} else if f.key != "" {
 		return opts, usagef("--%s needs --cert", f.keyFlag)
 	}
-	if f.root == "" && f.pinnedRootPEM != "" {
+	if f.root == "" && f.policy == "" && f.pinnedRootPEM != "" {
 		var err error
 		if opts.Root, err = parseCertificatePEM([]byte(f.pinnedRootPEM)); err != nil {
 			return opts, usagef("%s: %v", envPinnedRoot, err)

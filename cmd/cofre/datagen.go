@@ -56,6 +56,7 @@ Exit status: 0 done, 1 refused by the coordinator, 2 usage error, 3 coordinator
 unavailable.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.coord.workload = true
 			if err := f.coord.fromEnv(cmd.Flags()); err != nil {
 				return err
 			}

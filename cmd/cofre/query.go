@@ -63,6 +63,7 @@ Exit status: 0 done, 1 refused (no key for this workload, tampered data), 2
 usage error, 3 coordinator unavailable.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.coord.workload = true
 			if err := f.coord.fromEnv(cmd.Flags()); err != nil {
 				return err
 			}
@@ -106,10 +107,16 @@ func runQuery(ctx context.Context, stdout, stderr io.Writer, f *queryFlags) erro
 	if f.encryptOut && f.outPME.footerKey == "" {
 		return usagef("--encrypt-out needs --out-footer-key")
 	}
+	tempDir := ""
 	if f.tempDir != "" {
 		// Spill files hold plaintext rows: only an encrypted volume may
-		// take them.
+		// take them. DuckDB gets the resolved path, so a symbolic link
+		// swapped after the check cannot redirect it.
 		if _, err := sealfuse.OnVolume(f.tempDir); err != nil {
+			return usagef("--temp-dir: %v", err)
+		}
+		var err error
+		if tempDir, err = filepath.EvalSymlinks(f.tempDir); err != nil {
 			return usagef("--temp-dir: %v", err)
 		}
 	}
@@ -159,7 +166,7 @@ func runQuery(ctx context.Context, stdout, stderr io.Writer, f *queryFlags) erro
 		}
 	}
 
-	opts := engine.Options{Workers: f.workers, MemoryLimit: f.memoryLimit, TempDir: f.tempDir}
+	opts := engine.Options{Workers: f.workers, MemoryLimit: f.memoryLimit, TempDir: tempDir}
 	var p *progressPrinter
 	if !f.quiet {
 		opts.Progress = func(done, total int64) {
@@ -216,8 +223,14 @@ func runQuery(ctx context.Context, stdout, stderr io.Writer, f *queryFlags) erro
 }
 
 // queryError turns a read failure (no key, tampered data) into a refusal
-// (exit 1) with its reason; other errors pass as they are.
+// (exit 1) with its reason. The engine's own errors pass as they are,
+// except that with keys from the KMS (decrypted data) an error SQL raised
+// is cut to its class: DuckDB quotes values in its messages ("Could not
+// convert string 's734'"), and stderr goes to the host's logs.
 func queryError(stderr io.Writer, err error, haveKMS bool) error {
+	if haveKMS && errors.Is(err, engine.ErrQuery) && !errors.Is(err, engine.ErrRead) {
+		return fmt.Errorf("%w: %s (details withheld: they may quote decrypted values)", engine.ErrQuery, errorClass(err))
+	}
 	if errors.Is(err, engine.ErrRead) {
 		fmt.Fprintln(stderr, "REFUSED:", err)
 		if !haveKMS {
@@ -239,6 +252,9 @@ func tableFiles(ctx context.Context, paths []string, version int64) ([]engine.Fi
 			return nil, usagef("--table: %v", err)
 		}
 		if !fi.IsDir() {
+			if err := regularFile(p); err != nil {
+				return nil, err
+			}
 			files = append(files, engine.File{Path: p})
 			continue
 		}
@@ -252,7 +268,11 @@ func tableFiles(ctx context.Context, paths []string, version int64) ([]engine.Fi
 				return nil, err
 			}
 			for _, a := range snap.Files {
-				files = append(files, engine.File{Path: filepath.Join(p, filepath.FromSlash(a.Path)), PartitionValues: a.PartitionValues})
+				fp := filepath.Join(p, filepath.FromSlash(a.Path))
+				if err := regularFile(fp); err != nil {
+					return nil, err
+				}
+				files = append(files, engine.File{Path: fp, PartitionValues: a.PartitionValues})
 			}
 			continue
 		} else if version >= 0 {
@@ -273,6 +293,9 @@ func tableFiles(ctx context.Context, paths []string, version int64) ([]engine.Fi
 			}
 			if d.IsDir() || !strings.HasSuffix(base, ".parquet") {
 				return nil
+			}
+			if !d.Type().IsRegular() {
+				return fmt.Errorf("%s: %w", path, errNotRegular)
 			}
 			rel, _ := filepath.Rel(p, filepath.Dir(path))
 			var pv map[string]string
@@ -296,4 +319,33 @@ func tableFiles(ctx context.Context, paths []string, version int64) ([]engine.Fi
 	}
 	slices.SortFunc(files, func(a, b engine.File) int { return strings.Compare(a.Path, b.Path) })
 	return files, nil
+}
+
+// errorClass is the class DuckDB names at the start of its messages
+// ("Conversion Error", "Out of Memory Error"), or "error".
+func errorClass(err error) string {
+	msg := strings.TrimPrefix(err.Error(), engine.ErrQuery.Error()+": ")
+	if i := strings.Index(msg, " Error"); i > 0 && i < 40 && !strings.ContainsAny(msg[:i], ":'\"") {
+		return msg[:i+len(" Error")]
+	}
+	return "error"
+}
+
+// errNotRegular refuses a table file that is a symbolic link or not a
+// file: a link could pull another data set (one this workload may also
+// decrypt) or a file of the workload's own into the table.
+var errNotRegular = errors.New("not a regular file (symbolic links are not followed)")
+
+// regularFile checks that the last element of p is a regular file. (The
+// directories on the way are the table's: a workload keeps its tables on
+// storage it trusts, ideally a sealfs volume, see docs/analytics.md.)
+func regularFile(p string) error {
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return fmt.Errorf("--table: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("--table: %s: %w", p, errNotRegular)
+	}
+	return nil
 }
