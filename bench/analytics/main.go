@@ -26,6 +26,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -47,19 +48,24 @@ var queries = []struct{ name, sql string }{
 		"sum(tolls_amount), sum(improvement_surcharge), sum(total_amount), sum(congestion_surcharge), sum(Airport_fee) FROM taxi"},
 }
 
+var batchRows int
+
 const fareColumns = "fare_amount,extra,mta_tax,tip_amount,tolls_amount,improvement_surcharge,total_amount,congestion_surcharge,Airport_fee"
 
 func main() {
 	rows := flag.Int64("rows", 100_000_000, "rows in the data set")
 	runs := flag.Int("runs", 5, "runs per query and target")
 	dir := flag.String("dir", "", "data directory, kept between invocations (default: a temporary one, removed)")
+	only := flag.String("only", "", "run only the targets whose name contains this, and the queries whose name does (profiling)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the measured runs to this file")
+	flag.IntVar(&batchRows, "batch", 0, "rows per Arrow batch on the arrow-go path (0: the engine's default)")
 	flag.Parse()
-	if err := run(*rows, *runs, *dir); err != nil {
+	if err := run(*rows, *runs, *dir, *only, *cpuprofile); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(rows int64, runs int, dir string) error {
+func run(rows int64, runs int, dir, only, cpuprofile string) error {
 	ctx := context.Background()
 	if dir == "" {
 		d, err := os.MkdirTemp("", "analytics-bench-")
@@ -119,7 +125,7 @@ func run(rows int64, runs int, dir string) error {
 	}
 	cofre := func(fs []engine.File, encrypted bool) func(string) error {
 		return func(q string) error {
-			e, err := engine.Open(engine.Options{})
+			e, err := engine.Open(engine.Options{BatchRows: batchRows})
 			if err != nil {
 				return err
 			}
@@ -159,8 +165,35 @@ func run(rows int64, runs int, dir string) error {
 		}},
 	}
 
+	if only != "" {
+		targets = slices.DeleteFunc(targets, func(t target) bool { return !strings.Contains(t.name, only) })
+	}
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	fmt.Printf("%d rows, %d runs per query and target (interleaved), medians; GOMAXPROCS default\n\n", rows, runs)
 	for _, q := range queries {
+		if len(targets) < 3 {
+			// Profiling: no table, only the timings on stderr.
+			for r := 0; r < runs; r++ {
+				for _, t := range targets {
+					began := time.Now()
+					if err := t.run(q.sql); err != nil {
+						return err
+					}
+					fmt.Fprintf(os.Stderr, "%s run %d %-32s %.2f s\n", q.name, r+1, t.name, time.Since(began).Seconds())
+				}
+			}
+			continue
+		}
 		secs := make([][]float64, len(targets))
 		for r := 0; r < runs; r++ {
 			for i, t := range targets {
