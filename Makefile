@@ -65,6 +65,7 @@ bench: build
 	bench/attestd/run.sh -c 8 -d 5s -runs 5
 	bench/coordinator/run.sh -c 8 -d 5s -runs 5
 	bench/sealfs/run.sh -runs 5
+	$(GO) run ./bench/analytics -rows 100000000 -runs 5
 
 # The Kubernetes deployment (deploy/): render the Helm chart for every values
 # variant, validate each object against the Kubernetes schemas and check Pod
