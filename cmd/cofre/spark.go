@@ -1,0 +1,229 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	sealfuse "github.com/cofre-cc/cofre/sealfs/fuse"
+)
+
+// sparkFlags configure `cofre spark submit`.
+type sparkFlags struct {
+	pme            pmeFlags
+	sparkSubmit    string
+	master         string
+	executors      int
+	kmsJar         string
+	localDir       string
+	authSecretFile string
+	insecureLocal  bool
+	extraConf      []string
+	printOnly      bool
+}
+
+func newSparkCmd() *cobra.Command {
+	return newGroup("spark", "Run Apache Spark jobs as confidential workloads", newSparkSubmitCmd())
+}
+
+func newSparkSubmitCmd() *cobra.Command {
+	var f sparkFlags
+	cmd := &cobra.Command{
+		Use:   "submit [flags] JOB.py [ARGS…]",
+		Short: "Start spark-submit with the confidential configuration (run it under cofre run)",
+		Long: `Starts spark-submit with a configuration that keeps a Spark job's data
+encrypted, for a job that runs as an attested workload (the policy's command is
+"cofre spark submit …", so cofre run measures cofre and hands it the
+coordinator and the workload certificate):
+
+  - Parquet modular encryption through parquet-java's PropertiesDrivenCryptoFactory
+    with cofre's KmsClient (spark/kms-client): data keys are wrapped by the
+    coordinator's KMS under the policy's parquet-master-key secrets, for the
+    services the policy grants them; --footer-key and --column-keys set what
+    the job writes (the same flags as cofre datagen).
+  - spark.authenticate with the job's secret (--auth-secret-file: a file the
+    policy writes, e.g. a per-activation symmetric secret), RPC encryption
+    (spark.network.crypto.enabled) and I/O encryption of shuffle, spill and
+    broadcast files (spark.io.encryption.enabled).
+  - spark.local.dir on a mounted sealfs volume (--local-dir; checked), so even
+    what Spark writes to local disk is authenticated ciphertext.
+
+--print prints the spark-submit command line instead of running it.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := flagsFromEnv(cmd.Flags(), "COFRE_SPARK_"); err != nil {
+				return err
+			}
+			return runSparkSubmit(cmd.OutOrStdout(), &f, args)
+		},
+	}
+	fl := cmd.Flags()
+	f.pme.register(fl, "", "")
+	fl.StringVar(&f.sparkSubmit, "spark-submit", "", "the spark-submit program (default: $SPARK_HOME/bin/spark-submit, else spark-submit on PATH)")
+	fl.StringVar(&f.master, "master", "local[*]", "Spark master URL")
+	fl.IntVar(&f.executors, "executors", 0, "number of executors (spark.executor.instances; 0: Spark's default)")
+	fl.StringVar(&f.kmsJar, "kms-jar", "", "cofre's Spark KMS client jar (spark/kms-client; env COFRE_SPARK_KMS_JAR)")
+	fl.StringVar(&f.localDir, "local-dir", "", "spark.local.dir: a directory on a mounted sealfs volume (required)")
+	fl.BoolVar(&f.insecureLocal, "insecure-local-dir", false, "accept a --local-dir that is not on a sealfs volume (development only: shuffle and spill files are then only AES-CTR-encrypted by Spark, not authenticated, and their key is in memory only)")
+	fl.StringVar(&f.authSecretFile, "auth-secret-file", "", "file with the job's spark.authenticate secret (required unless the master is local)")
+	fl.StringArrayVar(&f.extraConf, "conf", nil, "more KEY=VALUE Spark properties (the confidential ones cannot be overridden)")
+	fl.BoolVar(&f.printOnly, "print", false, "print the spark-submit command line, do not run it")
+	return cmd
+}
+
+// sparkProtected are the properties cofre sets and --conf may not change.
+var sparkProtected = []string{
+	"spark.authenticate", "spark.authenticate.secret", "spark.authenticate.secret.file",
+	"spark.authenticate.secret.driver.file", "spark.authenticate.secret.executor.file",
+	"spark.network.crypto.enabled", "spark.io.encryption.enabled", "spark.local.dir",
+	"spark.hadoop.parquet.crypto.factory.class", "spark.hadoop.parquet.encryption.kms.client.class",
+	"spark.hadoop.parquet.encryption.plaintext.footer",
+}
+
+func runSparkSubmit(stdout io.Writer, f *sparkFlags, args []string) error {
+	argv, env, err := sparkCommand(f, args)
+	if err != nil {
+		return err
+	}
+	if f.printOnly {
+		fmt.Fprintln(stdout, strings.Join(argv, " "))
+		return nil
+	}
+	// exec: the job becomes this process, so cofre run supervises Spark
+	// itself and its exit status is the job's.
+	return syscall.Exec(argv[0], argv, env)
+}
+
+// sparkCommand builds the spark-submit command line and environment.
+func sparkCommand(f *sparkFlags, args []string) ([]string, []string, error) {
+	local := f.master == "local" || strings.HasPrefix(f.master, "local[")
+	submit := f.sparkSubmit
+	if submit == "" {
+		if home := os.Getenv("SPARK_HOME"); home != "" {
+			submit = filepath.Join(home, "bin", "spark-submit")
+		} else if p, err := exec.LookPath("spark-submit"); err == nil {
+			submit = p
+		} else {
+			return nil, nil, usagef("spark-submit not found: give --spark-submit or set SPARK_HOME")
+		}
+	}
+	jar := f.kmsJar
+	if jar == "" {
+		jar = os.Getenv("COFRE_SPARK_KMS_JAR")
+	}
+	if jar == "" {
+		return nil, nil, usagef("--kms-jar (or COFRE_SPARK_KMS_JAR) is required: the Spark KMS client that reaches the coordinator")
+	}
+	jar = workloadPath(jar)
+	if _, err := os.Stat(jar); err != nil {
+		return nil, nil, usagef("--kms-jar: %v", err)
+	}
+	if f.localDir == "" {
+		return nil, nil, usagef("--local-dir is required: Spark's shuffle and spill directory, on a sealfs volume")
+	}
+	localDir := workloadPath(f.localDir)
+	if !f.insecureLocal {
+		if _, err := sealfuse.OnVolume(localDir); err != nil {
+			return nil, nil, usagef("--local-dir: %v (or --insecure-local-dir for development)", err)
+		}
+	}
+	resolved, err := filepath.EvalSymlinks(localDir)
+	if err != nil {
+		return nil, nil, usagef("--local-dir: %v", err)
+	}
+
+	conf := map[string]string{
+		"spark.network.crypto.enabled":                         "true",
+		"spark.io.encryption.enabled":                          "true",
+		"spark.io.encryption.keySizeBits":                      "256",
+		"spark.local.dir":                                      resolved,
+		"spark.hadoop.parquet.crypto.factory.class":            "org.apache.parquet.crypto.keytools.PropertiesDrivenCryptoFactory",
+		"spark.hadoop.parquet.encryption.kms.client.class":     "cc.cofre.spark.CofreKmsClient",
+		"spark.hadoop.parquet.encryption.plaintext.footer":     strconv.FormatBool(f.pme.plaintextFooter),
+		"spark.hadoop.parquet.encryption.double.wrapping":      strconv.FormatBool(!f.pme.singleWrapping),
+		"spark.hadoop.parquet.encryption.data.key.length.bits": strconv.Itoa(f.pme.dataKeyBits),
+		"spark.ui.enabled":                                     "false",
+	}
+	if f.pme.algorithm != "" {
+		conf["spark.hadoop.parquet.encryption.algorithm"] = f.pme.algorithm
+	}
+	switch {
+	case f.pme.footerKey != "" && f.pme.columnKeys == "":
+		conf["spark.hadoop.parquet.encryption.uniform.key"] = f.pme.footerKey
+	case f.pme.footerKey != "":
+		conf["spark.hadoop.parquet.encryption.footer.key"] = f.pme.footerKey
+		conf["spark.hadoop.parquet.encryption.column.keys"] = f.pme.columnKeys
+		conf["spark.hadoop.parquet.encryption.complete.columns"] = "true"
+	case f.pme.columnKeys != "":
+		return nil, nil, usagef("--column-keys needs --footer-key")
+	}
+	if f.executors > 0 {
+		conf["spark.executor.instances"] = strconv.Itoa(f.executors)
+	}
+	env := os.Environ()
+	// Every process of the job — driver, executors, the external shuffle
+	// service — proves it holds the job's secret; with it, RPC is
+	// encrypted (AES-GCM, keys from the secret).
+	conf["spark.authenticate"] = "true"
+	if f.authSecretFile != "" {
+		secret, err := os.ReadFile(workloadPath(f.authSecretFile))
+		if err != nil {
+			return nil, nil, usagef("--auth-secret-file: %v", err)
+		}
+		if len(strings.TrimSpace(string(secret))) < 16 {
+			return nil, nil, usagef("--auth-secret-file: the secret is shorter than 16 characters")
+		}
+		conf["spark.authenticate.secret.file"] = workloadPath(f.authSecretFile)
+	} else if !local {
+		// In local mode Spark makes a random secret itself (one process,
+		// no peer to authenticate).
+		return nil, nil, usagef("--auth-secret-file is required with master %s: executors must prove they belong to this job", f.master)
+	}
+	for _, kv := range f.extraConf {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, nil, usagef("--conf %q: want KEY=VALUE", kv)
+		}
+		for _, p := range sparkProtected {
+			if k == p {
+				return nil, nil, usagef("--conf %s: cofre sets it (the job's confidentiality depends on it)", k)
+			}
+		}
+		if strings.HasPrefix(k, "spark.hadoop.parquet.encryption.") || strings.HasPrefix(k, "spark.hadoop.parquet.crypto.") {
+			return nil, nil, usagef("--conf %s: set encryption with --footer-key, --column-keys and the other encryption flags", k)
+		}
+		conf[k] = v
+	}
+	argv := []string{submit, "--master", f.master, "--jars", jar}
+	for _, k := range slices.Sorted(maps.Keys(conf)) {
+		argv = append(argv, "--conf", k+"="+conf[k])
+	}
+	job := args[0]
+	if !strings.HasSuffix(job, ".py") {
+		return nil, nil, usagef("%s: a PySpark job (.py) is expected", job)
+	}
+	argv = append(argv, workloadPath(job))
+	argv = append(argv, args[1:]...)
+	return argv, env, nil
+}
+
+// workloadPath finds a path the policy names where the launcher put it:
+// below COFRE_FILES_ROOT when cofre run was given --files-root
+// (simulation only), else where it says.
+func workloadPath(p string) string {
+	if fr := os.Getenv(envFilesRoot); fr != "" && filepath.IsAbs(p) {
+		if _, err := os.Stat(filepath.Join(fr, p)); err == nil {
+			return filepath.Join(fr, p)
+		}
+	}
+	return p
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestSparkCommand(t *testing.T) {
+	dir := t.TempDir()
+	jar := filepath.Join(dir, "kms.jar")
+	submit := filepath.Join(dir, "spark-submit")
+	secret := filepath.Join(dir, "secret")
+	short := filepath.Join(dir, "short")
+	for p, c := range map[string]string{jar: "jar", submit: "#!/bin/sh", secret: strings.Repeat("s", 64), short: "abc"} {
+		if err := os.WriteFile(p, []byte(c), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := func() *sparkFlags {
+		return &sparkFlags{sparkSubmit: submit, master: "local[2]", kmsJar: jar, localDir: dir, insecureLocal: true,
+			pme: pmeFlags{footerKey: "trips_key", algorithm: "AES_GCM_V1", dataKeyBits: 256}}
+	}
+	argv, _, err := sparkCommand(base(), []string{"job.py", "arg"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"spark.authenticate=true", "spark.network.crypto.enabled=true", "spark.io.encryption.enabled=true",
+		"spark.hadoop.parquet.crypto.factory.class=org.apache.parquet.crypto.keytools.PropertiesDrivenCryptoFactory",
+		"spark.hadoop.parquet.encryption.kms.client.class=cc.cofre.spark.CofreKmsClient",
+		"spark.hadoop.parquet.encryption.uniform.key=trips_key",
+		"spark.hadoop.parquet.encryption.data.key.length.bits=256",
+	} {
+		if !slices.Contains(argv, want) {
+			t.Errorf("missing --conf %s in %v", want, argv)
+		}
+	}
+	if argv[0] != submit || argv[len(argv)-2] != "job.py" || argv[len(argv)-1] != "arg" {
+		t.Errorf("argv %v", argv)
+	}
+
+	withCols := base()
+	withCols.pme.columnKeys = "fares_key:fare_amount"
+	if argv, _, err := sparkCommand(withCols, []string{"job.py"}); err != nil ||
+		!slices.Contains(argv, "spark.hadoop.parquet.encryption.column.keys=fares_key:fare_amount") ||
+		!slices.Contains(argv, "spark.hadoop.parquet.encryption.footer.key=trips_key") {
+		t.Errorf("column keys: %v, %v", argv, err)
+	}
+	cluster := base()
+	cluster.master, cluster.authSecretFile = "spark://127.0.0.1:7077", secret
+	if argv, _, err := sparkCommand(cluster, []string{"job.py"}); err != nil || !slices.Contains(argv, "spark.authenticate.secret.file="+secret) {
+		t.Errorf("cluster: %v, %v", argv, err)
+	}
+
+	for name, mod := range map[string]func(f *sparkFlags){
+		"cluster without a secret":   func(f *sparkFlags) { f.master = "spark://127.0.0.1:7077" },
+		"short secret":               func(f *sparkFlags) { f.master, f.authSecretFile = "spark://h:7077", short },
+		"local dir not on sealfs":    func(f *sparkFlags) { f.insecureLocal = false },
+		"no local dir":               func(f *sparkFlags) { f.localDir = "" },
+		"no kms jar":                 func(f *sparkFlags) { f.kmsJar = "" },
+		"missing kms jar":            func(f *sparkFlags) { f.kmsJar = filepath.Join(dir, "nope.jar") },
+		"protected conf":             func(f *sparkFlags) { f.extraConf = []string{"spark.io.encryption.enabled=false"} },
+		"encryption through --conf":  func(f *sparkFlags) { f.extraConf = []string{"spark.hadoop.parquet.encryption.footer.key=k"} },
+		"malformed conf":             func(f *sparkFlags) { f.extraConf = []string{"novalue"} },
+		"column keys, no footer key": func(f *sparkFlags) { f.pme.footerKey, f.pme.columnKeys = "", "k:c" },
+	} {
+		f := base()
+		mod(f)
+		t.Setenv("COFRE_SPARK_KMS_JAR", "")
+		var ue usageError
+		if _, _, err := sparkCommand(f, []string{"job.py"}); !errors.As(err, &ue) {
+			t.Errorf("%s: %v, want a usage error", name, err)
+		}
+	}
+	if _, _, err := sparkCommand(base(), []string{"job.jar"}); err == nil {
+		t.Error("a non-Python job was accepted")
+	}
+}
