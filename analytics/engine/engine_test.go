@@ -472,7 +472,13 @@ func TestPartitionColumns(t *testing.T) {
 	var files []File
 	want := map[int64]int64{}
 	for i, ym := range []struct{ y, m, zone string }{{"2023", "12", "a"}, {"2024", "1", "b"}, {"2024", "2", "a"}} {
-		p := filepath.Join(dir, "f"+string(rune('0'+i))+".parquet")
+		// Directory names that look like other partition values: the
+		// table's PartitionValues (e.g. from a Delta log) are what count.
+		sub := filepath.Join(dir, "year=1999", "month=99")
+		if err := os.MkdirAll(sub, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(sub, "f"+string(rune('0'+i))+".parquet")
 		writeTaxi(t, p, genOpts{rows: 1000 * (i + 1), rowGroupRows: 700, seed: uint64(i)})
 		files = append(files, File{Path: p, PartitionValues: map[string]string{"year": ym.y, "month": ym.m, "zone": ym.zone}})
 		if ym.y == "2024" {

@@ -89,7 +89,10 @@ func nativeView(ti *tableInfo, keys *[]string) (string, error) {
 				fmt.Fprintf(&b, ", %s AS %s", sqlString(v), sqlIdent(k))
 			}
 		}
-		fmt.Fprintf(&b, " FROM read_parquet(%s", sqlString(f.Path))
+		// hive_partitioning off: partition values are the table's
+		// (File.PartitionValues, e.g. from a Delta log), not read again
+		// from directory names.
+		fmt.Fprintf(&b, " FROM read_parquet(%s, hive_partitioning = false", sqlString(f.Path))
 		if key := ti.native[i].key; key != nil {
 			var id [16]byte
 			rand.Read(id[:])
