@@ -3,8 +3,6 @@
 package e2e
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,69 +17,22 @@ import (
 // a service without the fares key, a process that is no workload, and a
 // tampered file are refused.
 func TestAnalytics(t *testing.T) {
-	s := &runStack{t: t, bin: os.Getenv("COFRE_BIN"), state: t.TempDir()}
-	s.fleet = newFleet(t, s.state)
-	s.coord = startCoordinator(t, s.state)
-	s.fleet.loadPlatform()
-	s.agent = startAgent(t, filepath.Join(s.state, "sim", "platform.pem"))
-	shm, err := os.MkdirTemp("/dev/shm", "cofre-e2e-")
-	if err != nil {
-		t.Fatalf("/dev/shm is needed (memory-backed files): %v", err)
-	}
-	t.Cleanup(func() { os.RemoveAll(shm) })
-	digest := strings.TrimSpace(s.cofre(0, nil, "run", "--print-digest", "--", s.bin))
-
+	l := newLakeStack(t)
+	s := l.runStack
 	work := t.TempDir()
 	data, plain := filepath.Join(work, "taxi"), filepath.Join(work, "plain")
 	const rows, seed = "300000", "7"
 	const q1 = "SELECT passenger_count, count(*) AS trips, round(sum(total_amount), 2) AS revenue, round(avg(fare_amount), 2) AS avg_fare FROM taxi GROUP BY passenger_count ORDER BY passenger_count NULLS LAST"
 	const fares = "fares_key:fare_amount,extra,mta_tax,tip_amount,tolls_amount,improvement_surcharge,total_amount,congestion_surcharge,Airport_fee"
-	service := func(name, grants string, args ...string) string {
-		q := make([]string, len(args))
-		for i, a := range args {
-			q[i] = fmt.Sprintf("%q", a)
-		}
-		return fmt.Sprintf(`  %s:
-    package: cofre
-    command: [%q, %s]
-    workload_digests: [%s]
-    env:
-      COFRE_CERT: /etc/cofre/workload.pem
-      COFRE_KEY: /etc/cofre/workload.key
-    files:
-      /etc/cofre/workload.pem: '{{ workload "chain-pem" }}'
-      /etc/cofre/workload.key: '{{ workload "key-pem" }}'
-    kms_grants: [%s]
-`, name, s.bin, strings.Join(q, ", "), digest, grants)
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "name: taxi\nversion: 1\nowners:\n")
-	for i, k := range s.fleet.owners {
-		fmt.Fprintf(&b, "  o%d:\n    public_key: |\n%s\n", i, indentLines(pemOf("PUBLIC KEY", mustPKIX(t, &k.PublicKey)), 6))
-	}
-	fmt.Fprintf(&b, "update_threshold: 2\npackages:\n  cofre:\n    references:\n      - tee: sim\n        measurements: [%s]\nservices:\n", digest)
-	b.WriteString(service("ingest", "trips_key, fares_key", "datagen", "taxi", "--rows", rows, "--seed", seed, "--out", data, "--encrypt", "--footer-key", "trips_key", "--column-keys", fares))
-	b.WriteString(service("query", "trips_key, fares_key", "query", "--quiet", "--table", "taxi="+data, "--sql", q1))
-	b.WriteString(service("trips", "trips_key", "query", "--quiet", "--table", "taxi="+data, "--sql", "SELECT count(*) AS n, count(DISTINCT PULocationID) AS zones FROM taxi"))
-	b.WriteString(service("fares", "trips_key", "query", "--quiet", "--table", "taxi="+data, "--sql", "SELECT sum(total_amount) FROM taxi"))
-	b.WriteString("secrets:\n  trips_key: {kind: parquet-master-key}\n  fares_key: {kind: parquet-master-key}\nattestation:\n  allow_simulation: true\n")
-	doc := []byte(b.String())
-	admin := s.fleet.client(s.coord.url, &s.fleet.user)
-	if _, err := admin.SetManifest(context.Background(), "taxi", doc, s.fleet.sign(t, doc)); err != nil {
-		t.Fatalf("manifest: %v\n%s", err, doc)
-	}
+	l.setManifest("taxi", []lakeService{
+		{name: "ingest", grants: "trips_key, fares_key", args: []string{"datagen", "taxi", "--rows", rows, "--seed", seed, "--out", data, "--encrypt", "--footer-key", "trips_key", "--column-keys", fares}},
+		{name: "query", grants: "trips_key, fares_key", args: []string{"query", "--quiet", "--table", "taxi=" + data, "--sql", q1}},
+		{name: "trips", grants: "trips_key", args: []string{"query", "--quiet", "--table", "taxi=" + data, "--sql", "SELECT count(*) AS n, count(DISTINCT PULocationID) AS zones FROM taxi"}},
+		{name: "fares", grants: "trips_key", args: []string{"query", "--quiet", "--table", "taxi=" + data, "--sql", "SELECT sum(total_amount) FROM taxi"}},
+	}, "  trips_key: {kind: parquet-master-key}\n  fares_key: {kind: parquet-master-key}\n")
 	run := func(want int, svc string) string {
 		t.Helper()
-		env := []string{
-			"COFRE_COORDINATOR=" + s.coord.url,
-			"COFRE_INSECURE_SIMULATION=true",
-			"COFRE_RUN_SIM_ROOT=" + filepath.Join(s.state, "sim", "root-cert.pem"),
-			"COFRE_RUN_MANIFEST=taxi",
-			"COFRE_RUN_SERVICE=" + svc,
-			"COFRE_RUN_AGENT=" + s.agent.addr,
-			"COFRE_RUN_FILES_ROOT=" + filepath.Join(shm, svc),
-		}
-		return s.cofre(want, env, "run", "--", s.bin)
+		return l.run(want, "taxi", svc)
 	}
 
 	run(0, "ingest")
