@@ -29,7 +29,7 @@ demo-platform: build
 
 # Everything CI runs: lint, unit tests (which replay every committed fuzz
 # seed corpus), and the end-to-end tests across processes.
-test: lint unit e2e deploy-test
+test: lint unit spark-kms-test e2e deploy-test
 
 lint: fmt-check vet staticcheck openapi
 
@@ -52,8 +52,18 @@ staticcheck:
 unit:
 	$(GO) test -race -count=1 ./...
 
-e2e: build
-	COFRE_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -tags e2e,$(TAGS) ./test/e2e/...
+e2e: build spark-kms
+	COFRE_BIN=$(CURDIR)/$(BIN) COFRE_SPARK_KMS_JAR=$(CURDIR)/$(SPARK_KMS_JAR) $(GO) test -count=1 -tags e2e,$(TAGS) ./test/e2e/...
+
+# cofre's parquet-java KmsClient for Spark (Java 17, Maven), and its unit tests.
+SPARK_KMS_JAR := bin/cofre-spark-kms.jar
+.PHONY: spark-kms spark-kms-test
+spark-kms:
+	cd spark/kms-client && mvn -q -B -DskipTests package
+	mkdir -p bin && cp spark/kms-client/target/cofre-spark-kms-*.jar $(SPARK_KMS_JAR)
+
+spark-kms-test:
+	cd spark/kms-client && mvn -B test
 
 # Short coverage-guided runs of every fuzz target (not part of `make test`).
 FUZZTIME ?= 20s

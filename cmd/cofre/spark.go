@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,6 +80,12 @@ coordinator and the workload certificate):
 	fl.BoolVar(&f.printOnly, "print", false, "print the spark-submit command line, do not run it")
 	return cmd
 }
+
+// sparkPageBytes is parquet.page.size for encrypted output: parquet-java's
+// default row group size (parquet.block.size, 128 MiB), so a column chunk
+// is one page. parquet-java buffers a row group in memory whatever the
+// page size, so this costs no memory.
+const sparkPageBytes = 128 << 20
 
 // sparkProtected are the properties cofre sets and --conf may not change.
 var sparkProtected = []string{
@@ -156,15 +163,20 @@ func sparkCommand(f *sparkFlags, args []string) ([]string, []string, error) {
 	if f.pme.algorithm != "" {
 		conf["spark.hadoop.parquet.encryption.algorithm"] = f.pme.algorithm
 	}
-	switch {
-	case f.pme.footerKey != "" && f.pme.columnKeys == "":
+	// Column keys are refused: parquet-java 1.13 (Spark 3.5) does not
+	// implement parquet.encryption.complete.columns, so the columns a job
+	// did not list would be written in plaintext (measured), and arrow-go
+	// v18.8.0 misreads the padded page headers parquet-java writes for
+	// them. One key encrypts every column; a chunk per page makes the
+	// files readable by DuckDB's reader in cofre query, whose decryption
+	// handles only single-page chunks (docs/analytics.md).
+	if f.pme.columnKeys != "" {
+		return nil, nil, usagef("--column-keys: not with Spark 3.5 (parquet-java 1.13 would leave unlisted columns in plaintext); use --footer-key alone")
+	}
+	if f.pme.footerKey != "" {
 		conf["spark.hadoop.parquet.encryption.uniform.key"] = f.pme.footerKey
-	case f.pme.footerKey != "":
-		conf["spark.hadoop.parquet.encryption.footer.key"] = f.pme.footerKey
-		conf["spark.hadoop.parquet.encryption.column.keys"] = f.pme.columnKeys
-		conf["spark.hadoop.parquet.encryption.complete.columns"] = "true"
-	case f.pme.columnKeys != "":
-		return nil, nil, usagef("--column-keys needs --footer-key")
+		conf["spark.hadoop.parquet.page.size"] = strconv.Itoa(sparkPageBytes)
+		conf["spark.hadoop.parquet.page.row.count.limit"] = strconv.Itoa(math.MaxInt32)
 	}
 	if f.executors > 0 {
 		conf["spark.executor.instances"] = strconv.Itoa(f.executors)

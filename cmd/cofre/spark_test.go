@@ -43,12 +43,8 @@ func TestSparkCommand(t *testing.T) {
 		t.Errorf("argv %v", argv)
 	}
 
-	withCols := base()
-	withCols.pme.columnKeys = "fares_key:fare_amount"
-	if argv, _, err := sparkCommand(withCols, []string{"job.py"}); err != nil ||
-		!slices.Contains(argv, "spark.hadoop.parquet.encryption.column.keys=fares_key:fare_amount") ||
-		!slices.Contains(argv, "spark.hadoop.parquet.encryption.footer.key=trips_key") {
-		t.Errorf("column keys: %v, %v", argv, err)
+	if !slices.Contains(argv, "spark.hadoop.parquet.page.row.count.limit=2147483647") {
+		t.Errorf("encrypted output is not one page per chunk: %v", argv)
 	}
 	cluster := base()
 	cluster.master, cluster.authSecretFile = "spark://127.0.0.1:7077", secret
@@ -57,16 +53,16 @@ func TestSparkCommand(t *testing.T) {
 	}
 
 	for name, mod := range map[string]func(f *sparkFlags){
-		"cluster without a secret":   func(f *sparkFlags) { f.master = "spark://127.0.0.1:7077" },
-		"short secret":               func(f *sparkFlags) { f.master, f.authSecretFile = "spark://h:7077", short },
-		"local dir not on sealfs":    func(f *sparkFlags) { f.insecureLocal = false },
-		"no local dir":               func(f *sparkFlags) { f.localDir = "" },
-		"no kms jar":                 func(f *sparkFlags) { f.kmsJar = "" },
-		"missing kms jar":            func(f *sparkFlags) { f.kmsJar = filepath.Join(dir, "nope.jar") },
-		"protected conf":             func(f *sparkFlags) { f.extraConf = []string{"spark.io.encryption.enabled=false"} },
-		"encryption through --conf":  func(f *sparkFlags) { f.extraConf = []string{"spark.hadoop.parquet.encryption.footer.key=k"} },
-		"malformed conf":             func(f *sparkFlags) { f.extraConf = []string{"novalue"} },
-		"column keys, no footer key": func(f *sparkFlags) { f.pme.footerKey, f.pme.columnKeys = "", "k:c" },
+		"cluster without a secret":  func(f *sparkFlags) { f.master = "spark://127.0.0.1:7077" },
+		"short secret":              func(f *sparkFlags) { f.master, f.authSecretFile = "spark://h:7077", short },
+		"local dir not on sealfs":   func(f *sparkFlags) { f.insecureLocal = false },
+		"no local dir":              func(f *sparkFlags) { f.localDir = "" },
+		"no kms jar":                func(f *sparkFlags) { f.kmsJar = "" },
+		"missing kms jar":           func(f *sparkFlags) { f.kmsJar = filepath.Join(dir, "nope.jar") },
+		"protected conf":            func(f *sparkFlags) { f.extraConf = []string{"spark.io.encryption.enabled=false"} },
+		"encryption through --conf": func(f *sparkFlags) { f.extraConf = []string{"spark.hadoop.parquet.encryption.footer.key=k"} },
+		"malformed conf":            func(f *sparkFlags) { f.extraConf = []string{"novalue"} },
+		"column keys":               func(f *sparkFlags) { f.pme.columnKeys = "k:c" },
 	} {
 		f := base()
 		mod(f)
