@@ -52,8 +52,21 @@ staticcheck:
 unit:
 	$(GO) test -race -count=1 ./...
 
-e2e: build spark-kms
-	COFRE_BIN=$(CURDIR)/$(BIN) COFRE_SPARK_KMS_JAR=$(CURDIR)/$(SPARK_KMS_JAR) $(GO) test -count=1 -tags e2e,$(TAGS) ./test/e2e/...
+e2e: build spark-kms delta-jars
+	COFRE_BIN=$(CURDIR)/$(BIN) COFRE_SPARK_KMS_JAR=$(CURDIR)/$(SPARK_KMS_JAR) \
+		COFRE_DELTA_JARS=$(CURDIR)/$(DELTA_DIR)/delta-spark_2.12-$(DELTA_VERSION).jar,$(CURDIR)/$(DELTA_DIR)/delta-storage-$(DELTA_VERSION).jar \
+		$(GO) test -count=1 -tags e2e,$(TAGS) ./test/e2e/...
+
+# delta-spark for the Delta interoperability test, from Maven Central before
+# the tests run (Spark's --packages would fetch at run time).
+DELTA_VERSION ?= 3.3.2
+DELTA_DIR     := bin/delta
+.PHONY: delta-jars
+delta-jars: $(DELTA_DIR)/delta-spark_2.12-$(DELTA_VERSION).jar
+$(DELTA_DIR)/delta-spark_2.12-$(DELTA_VERSION).jar:
+	for a in delta-spark_2.12 delta-storage; do \
+		mvn -q -B org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy -Dartifact=io.delta:$$a:$(DELTA_VERSION) -DoutputDirectory=$(CURDIR)/$(DELTA_DIR) || exit 1; \
+	done
 
 # cofre's parquet-java KmsClient for Spark (Java 17, Maven), and its unit tests.
 SPARK_KMS_JAR := bin/cofre-spark-kms.jar

@@ -30,6 +30,8 @@ type sparkFlags struct {
 	insecureLocal  bool
 	extraConf      []string
 	printOnly      bool
+	jars           []string
+	delta          bool
 }
 
 func newSparkCmd() *cobra.Command {
@@ -78,6 +80,8 @@ coordinator and the workload certificate):
 	fl.StringVar(&f.authSecretFile, "auth-secret-file", "", "file with the job's spark.authenticate secret (required unless the master is local)")
 	fl.StringArrayVar(&f.extraConf, "conf", nil, "more KEY=VALUE Spark properties (the confidential ones cannot be overridden)")
 	fl.BoolVar(&f.printOnly, "print", false, "print the spark-submit command line, do not run it")
+	fl.StringSliceVar(&f.jars, "jars", nil, "more jars for the job (e.g. delta-spark and delta-storage)")
+	fl.BoolVar(&f.delta, "delta", false, "enable Delta Lake (delta-spark in --jars), with no per-file statistics in the log (they would be plaintext min/max values)")
 	return cmd
 }
 
@@ -215,7 +219,21 @@ func sparkCommand(f *sparkFlags, args []string) ([]string, []string, error) {
 		}
 		conf[k] = v
 	}
-	argv := []string{submit, "--master", f.master, "--jars", jar}
+	if f.delta {
+		conf["spark.sql.extensions"] = "io.delta.sql.DeltaSparkSessionExtension"
+		conf["spark.sql.catalog.spark_catalog"] = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+		// New tables keep no column statistics in their (plaintext) log.
+		conf["spark.databricks.delta.properties.defaults.dataSkippingNumIndexedCols"] = "0"
+	}
+	jars := []string{jar}
+	for _, j := range f.jars {
+		j = workloadPath(j)
+		if _, err := os.Stat(j); err != nil {
+			return nil, nil, usagef("--jars: %v", err)
+		}
+		jars = append(jars, j)
+	}
+	argv := []string{submit, "--master", f.master, "--jars", strings.Join(jars, ",")}
 	for _, k := range slices.Sorted(maps.Keys(conf)) {
 		argv = append(argv, "--conf", k+"="+conf[k])
 	}

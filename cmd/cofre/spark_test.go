@@ -46,6 +46,14 @@ func TestSparkCommand(t *testing.T) {
 	if !slices.Contains(argv, "spark.hadoop.parquet.page.row.count.limit=2147483647") {
 		t.Errorf("encrypted output is not one page per chunk: %v", argv)
 	}
+	withDelta := base()
+	withDelta.delta, withDelta.jars = true, []string{jar}
+	if argv, _, err := sparkCommand(withDelta, []string{"job.py"}); err != nil ||
+		!slices.Contains(argv, "spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension") ||
+		!slices.Contains(argv, "spark.databricks.delta.properties.defaults.dataSkippingNumIndexedCols=0") ||
+		!slices.Contains(argv, jar+","+jar) {
+		t.Errorf("delta: %v, %v", argv, err)
+	}
 	cluster := base()
 	cluster.master, cluster.authSecretFile = "spark://127.0.0.1:7077", secret
 	if argv, _, err := sparkCommand(cluster, []string{"job.py"}); err != nil || !slices.Contains(argv, "spark.authenticate.secret.file="+secret) {
