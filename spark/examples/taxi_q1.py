@@ -6,6 +6,7 @@ Prints one line per group, "passenger_count,trips,revenue,avg_fare", sorted,
 with the same rounding as cofre's demo query, so outputs compare as text.
 """
 import sys
+import time
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -13,6 +14,7 @@ from pyspark.sql import functions as F
 
 def main(path: str) -> None:
     spark = SparkSession.builder.appName("cofre-taxi-q1").getOrCreate()
+    began = time.monotonic()
     rows = (
         spark.read.parquet(path)
         .groupBy("passenger_count")
@@ -27,6 +29,7 @@ def main(path: str) -> None:
     for r in rows:
         pc = "NULL" if r.passenger_count is None else r.passenger_count
         print(f"q1:{pc},{r.trips},{r.revenue:.2f},{r.avg_fare:.2f}", flush=True)
+    print(f"seconds={time.monotonic() - began:.2f}", flush=True)
     spark.stop()
 
 
