@@ -27,31 +27,19 @@ cleanup() {
   rm -rf "$work" "$shm"
 }
 trap cleanup EXIT
+# shellcheck source=scripts/stack.sh
+. scripts/stack.sh
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 began=$(date +%s)
 
 say "1. The local stack: the coordinator and the node agent (SIMULATION TEE)"
-k() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
-k "$work/alice.key"; k "$work/bob.key"; k "$work/ops.key"
-openssl req -x509 -new -key "$work/ops.key" -subj /CN=ops -days 1 -out "$work/ops.pem" 2>/dev/null
-openssl pkey -in "$work/alice.key" -pubout -out "$work/alice.pub" 2>/dev/null
-"$cofre" coordinator --dev --listen 127.0.0.1:0 --state "$work/coord" --log-level warn \
-  --admit-owner "$work/alice.pub" --auditor "$work/ops.pem" > "$work/coord.log" 2>&1 &
-pids+=($!)
-url=""
-for _ in $(seq 1 100); do
-  url=$(sed -n 's/^cofre coordinator: listening on \(https:[^ ]*\).*/\1/p' "$work/coord.log")
-  [ -n "$url" ] && break
-  sleep 0.1
-done
-[ -n "$url" ] || { cat "$work/coord.log"; exit 1; }
+stack_people
+stack_coordinator
+pids+=("$coord_pid")
+url=$coord_url
 echo "coordinator at $url"
-export COFRE_COORDINATOR=$url COFRE_INSECURE_SIMULATION=true
-simroot="$work/coord/sim/root-cert.pem"
-"$cofre" agent --listen "unix://$work/agent.sock" --sim-platform "$work/coord/sim/platform.pem" > "$work/agent.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do [ -S "$work/agent.sock" ] && break; sleep 0.1; done
-[ -S "$work/agent.sock" ] || { cat "$work/agent.log"; exit 1; }
+stack_agent
+pids+=("$agent_pid")
 echo "node agent at $work/agent.sock"
 
 say "2. The policy: measured code, master keys, KMS grants — signed by two owners"
@@ -60,7 +48,6 @@ echo "cofre binary measured: sha256 $digest"
 data="$work/taxi"
 q1="SELECT passenger_count, count(*) AS trips, round(sum(total_amount), 2) AS revenue, round(avg(fare_amount), 2) AS avg_fare FROM taxi GROUP BY passenger_count ORDER BY passenger_count NULLS LAST"
 q2="SELECT PULocationID AS zone, count(*) AS pickups FROM taxi GROUP BY zone ORDER BY pickups DESC LIMIT 5"
-pub() { openssl pkey -in "$1" -pubout 2>/dev/null | sed 's/^/      /'; }
 # Every service reads its TLS client certificate and key from files the
 # launcher writes in memory; COFRE_CERT and COFRE_KEY tell cofre where.
 svc() { # name, kms grants, then the command's arguments as a YAML flow list
@@ -84,10 +71,10 @@ version: 1
 owners:
   alice:
     public_key: |
-$(pub "$work/alice.key")
+$(stack_pub "$work/alice.key")
   bob:
     public_key: |
-$(pub "$work/bob.key")
+$(stack_pub "$work/bob.key")
 update_threshold: 2
 packages:
   cofre:

@@ -18,6 +18,8 @@ cofre=${1:-bin/cofre}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+# shellcheck source=scripts/stack.sh
+. scripts/stack.sh
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "1. Simulated TEE (SIMULATION: no confidentiality) produces evidence"
@@ -108,25 +110,10 @@ curl -s --cacert "$ca" -X POST "$url/v1/attest/sim.v1" -H 'Content-Type: applica
   -d "{\"evidence\":\"$payload\",\"nonce\":\"$nonce_b64\",\"policy\":\"dev\"}"; echo
 
 say "6. The coordinator, the node agent and cofre run: a policy signed by two owners, secrets released only to the attested workload"
-k() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
-k "$work/alice.key"; k "$work/bob.key"; k "$work/ops.key"
-openssl req -x509 -new -key "$work/ops.key" -subj /CN=ops -days 1 -out "$work/ops.pem" 2>/dev/null
-openssl pkey -in "$work/alice.key" -pubout -out "$work/alice.pub" 2>/dev/null
-# alice may create manifests here; ops audits the whole coordinator.
-"$cofre" coordinator --dev --listen 127.0.0.1:0 --state "$work/coord" --log-level warn \
-  --admit-owner "$work/alice.pub" --auditor "$work/ops.pem" > "$work/coord.log" 2>&1 &
-coord_pid=$!
+stack_people
+stack_coordinator
 trap 'kill $attestd_pid $coord_pid 2>/dev/null; wait $attestd_pid $coord_pid 2>/dev/null; rm -rf "$work"' EXIT
-curl_url=""
-for _ in $(seq 1 100); do
-  curl_url=$(sed -n 's/^cofre coordinator: listening on \(https:[^ ]*\).*/\1/p' "$work/coord.log")
-  [ -n "$curl_url" ] && break
-  sleep 0.1
-done
-[ -n "$curl_url" ] || { cat "$work/coord.log"; exit 1; }
-export COFRE_COORDINATOR=$curl_url COFRE_INSECURE_SIMULATION=true
-simroot="$work/coord/sim/root-cert.pem"
-pub() { openssl pkey -in "$1" -pubout 2>/dev/null | sed 's/^/      /'; }
+curl_url=$coord_url
 sh_digest=$("$cofre" run --print-digest -- /bin/sh)
 shm=$(mktemp -d /dev/shm/cofre-demo-XXXXXX)
 cat > "$work/ward.yaml" <<YAML
@@ -135,10 +122,10 @@ version: 1
 owners:
   alice:
     public_key: |
-$(pub "$work/alice.key")
+$(stack_pub "$work/alice.key")
   bob:
     public_key: |
-$(pub "$work/bob.key")
+$(stack_pub "$work/bob.key")
 update_threshold: 2
 packages:
   app:
@@ -180,10 +167,8 @@ printf 'partner-api-token-%s' "$nonce" > "$work/token.txt"
 "$cofre" status --sim-root "$simroot"
 
 echo "(the node agent signs SIMULATION evidence for launchers on this node)"
-"$cofre" agent --listen "unix://$work/agent.sock" --sim-platform "$work/coord/sim/platform.pem" > "$work/agent.log" 2>&1 &
-agent_pid=$!
+stack_agent
 trap 'kill $attestd_pid $coord_pid $agent_pid 2>/dev/null; wait $attestd_pid $coord_pid $agent_pid 2>/dev/null; rm -rf "$work" "$shm"' EXIT
-for _ in $(seq 1 100); do [ -S "$work/agent.sock" ] && break; sleep 0.1; done
 echo "(cofre run: measure /bin/sh, attest through the agent, activate, write the files to memory, run the policy's command)"
 export COFRE_RUN_MANIFEST=ward COFRE_RUN_SERVICE=api COFRE_RUN_AGENT="unix://$work/agent.sock" \
   COFRE_RUN_SIM_ROOT="$simroot" COFRE_RUN_FILES_ROOT="$shm/files"

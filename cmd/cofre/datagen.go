@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -55,15 +52,9 @@ launcher) or give --coordinator and --cert. --format delta writes a Delta table
 Exit status: 0 done, 1 refused by the coordinator, 2 usage error, 3 coordinator
 unavailable.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			f.coord.workload = true
-			if err := f.coord.fromEnv(cmd.Flags()); err != nil {
-				return err
-			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			return runDatagenTaxi(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), &f)
-		},
+		RunE: workloadRunE(&f.coord, func(ctx context.Context, stdout, stderr io.Writer) error {
+			return runDatagenTaxi(ctx, stdout, stderr, &f)
+		}),
 	}
 	fl := cmd.Flags()
 	f.coord.register(fl, "key")

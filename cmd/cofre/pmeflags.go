@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/cofre-cc/cofre/analytics/pme"
@@ -54,6 +57,21 @@ func (f *pmeFlags) config(sc *arrow.Schema) (pme.Config, error) {
 	}
 	cfg.FooterKey, cfg.ColumnKeys, cfg.CompleteColumns, cfg.Schema = f.footerKey, f.columnKeys, true, ps
 	return cfg, nil
+}
+
+// workloadRunE is the RunE of a command that runs as a workload cofre run
+// started (cofre datagen, cofre query): it takes the launcher's
+// environment (coordFlags.workload) and stops on SIGINT or SIGTERM.
+func workloadRunE(coord *coordFlags, run func(ctx context.Context, stdout, stderr io.Writer) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		coord.workload = true
+		if err := coord.fromEnv(cmd.Flags()); err != nil {
+			return err
+		}
+		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return run(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr())
+	}
 }
 
 // kmsFactory connects to the coordinator (as the workload cofre run

@@ -7,12 +7,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/apache/arrow-go/v18/parquet"
@@ -62,15 +60,9 @@ Results print as a table, or go to --out (.csv, .json, .ndjson, .parquet;
 Exit status: 0 done, 1 refused (no key for this workload, tampered data), 2
 usage error, 3 coordinator unavailable.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			f.coord.workload = true
-			if err := f.coord.fromEnv(cmd.Flags()); err != nil {
-				return err
-			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			return runQuery(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), &f)
-		},
+		RunE: workloadRunE(&f.coord, func(ctx context.Context, stdout, stderr io.Writer) error {
+			return runQuery(ctx, stdout, stderr, &f)
+		}),
 	}
 	fl := cmd.Flags()
 	f.coord.register(fl, "key")
