@@ -35,7 +35,7 @@ type sparkFlags struct {
 }
 
 func newSparkCmd() *cobra.Command {
-	return newGroup("spark", "Run Apache Spark jobs as confidential workloads", newSparkSubmitCmd())
+	return newGroup("spark", "Run Apache Spark jobs as confidential workloads", newSparkSubmitCmd(), newSparkMasterCmd(), newSparkWorkerCmd())
 }
 
 func newSparkSubmitCmd() *cobra.Command {
@@ -190,15 +190,20 @@ func sparkCommand(f *sparkFlags, args []string) ([]string, []string, error) {
 	// service — proves it holds the job's secret; with it, RPC is
 	// encrypted (AES-GCM, keys from the secret).
 	conf["spark.authenticate"] = "true"
+	var propsFile string
 	if f.authSecretFile != "" {
-		secret, err := os.ReadFile(workloadPath(f.authSecretFile))
+		secret, err := readSparkSecret(f.authSecretFile)
 		if err != nil {
-			return nil, nil, usagef("--auth-secret-file: %v", err)
+			return nil, nil, err
 		}
-		if len(strings.TrimSpace(string(secret))) < 16 {
-			return nil, nil, usagef("--auth-secret-file: the secret is shorter than 16 characters")
+		// The driver takes the secret only as configuration
+		// (spark.authenticate.secret; the .file variant is Kubernetes
+		// only): a properties file next to the policy's secret file, in
+		// the same memory-backed directory, keeps it off the command line.
+		propsFile = filepath.Join(filepath.Dir(workloadPath(f.authSecretFile)), ".spark-auth.properties")
+		if err := os.WriteFile(propsFile, []byte("spark.authenticate.secret="+secret+"\n"), 0o600); err != nil {
+			return nil, nil, fmt.Errorf("spark: %w", err)
 		}
-		conf["spark.authenticate.secret.file"] = workloadPath(f.authSecretFile)
 	} else if !local {
 		// In local mode Spark makes a random secret itself (one process,
 		// no peer to authenticate).
@@ -234,6 +239,9 @@ func sparkCommand(f *sparkFlags, args []string) ([]string, []string, error) {
 		jars = append(jars, j)
 	}
 	argv := []string{submit, "--master", f.master, "--jars", strings.Join(jars, ",")}
+	if propsFile != "" {
+		argv = append(argv, "--properties-file", propsFile)
+	}
 	for _, k := range slices.Sorted(maps.Keys(conf)) {
 		argv = append(argv, "--conf", k+"="+conf[k])
 	}
@@ -244,6 +252,21 @@ func sparkCommand(f *sparkFlags, args []string) ([]string, []string, error) {
 	argv = append(argv, workloadPath(job))
 	argv = append(argv, args[1:]...)
 	return argv, env, nil
+}
+
+// readSparkSecret reads the job's shared secret (the policy writes it, e.g.
+// {{ secret "spark_secret" "hex" }}): printable, without spaces, at least
+// 16 characters.
+func readSparkSecret(path string) (string, error) {
+	b, err := os.ReadFile(workloadPath(path))
+	if err != nil {
+		return "", usagef("--auth-secret-file: %v", err)
+	}
+	secret := strings.TrimSpace(string(b))
+	if len(secret) < 16 || strings.ContainsFunc(secret, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		return "", usagef("--auth-secret-file: want at least 16 printable characters without spaces (e.g. a hex secret)")
+	}
+	return secret, nil
 }
 
 // workloadPath finds a path the policy names where the launcher put it:

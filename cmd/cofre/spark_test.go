@@ -56,8 +56,13 @@ func TestSparkCommand(t *testing.T) {
 	}
 	cluster := base()
 	cluster.master, cluster.authSecretFile = "spark://127.0.0.1:7077", secret
-	if argv, _, err := sparkCommand(cluster, []string{"job.py"}); err != nil || !slices.Contains(argv, "spark.authenticate.secret.file="+secret) {
+	argv, _, err = sparkCommand(cluster, []string{"job.py"})
+	props := filepath.Join(dir, ".spark-auth.properties")
+	if err != nil || !slices.Contains(argv, props) || strings.Contains(strings.Join(argv, " "), strings.Repeat("s", 64)) {
 		t.Errorf("cluster: %v, %v", argv, err)
+	}
+	if b, err := os.ReadFile(props); err != nil || string(b) != "spark.authenticate.secret="+strings.Repeat("s", 64)+"\n" {
+		t.Errorf("properties file: %q, %v", b, err)
 	}
 
 	for name, mod := range map[string]func(f *sparkFlags){
@@ -82,5 +87,50 @@ func TestSparkCommand(t *testing.T) {
 	}
 	if _, _, err := sparkCommand(base(), []string{"job.jar"}); err == nil {
 		t.Error("a non-Python job was accepted")
+	}
+}
+
+func TestSparkDaemonCommand(t *testing.T) {
+	home := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(home, "bin"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, "bin", "spark-class"), []byte("#!/bin/sh\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	local := t.TempDir()
+	worker := func() *sparkDaemonFlags {
+		return &sparkDaemonFlags{sparkHome: home, master: "spark://127.0.0.1:7077", authSecretFile: secret, localDir: local, insecureLocal: true, cores: 1, memory: "1g"}
+	}
+	argv, env, err := sparkDaemonCommand(worker(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if argv[1] != "org.apache.spark.deploy.worker.Worker" || !slices.Contains(env, "_SPARK_AUTH_SECRET=0123456789abcdef0123456789abcdef") ||
+		!slices.Contains(env, "SPARK_LOCAL_DIRS="+local) || strings.Contains(strings.Join(argv, " "), "0123456789abcdef") {
+		t.Errorf("worker: %v", argv)
+	}
+	argv, env, err = sparkDaemonCommand(&sparkDaemonFlags{sparkHome: home, host: "127.0.0.1", port: 7077, authSecretFile: secret}, true)
+	if err != nil || argv[1] != "org.apache.spark.deploy.master.Master" || !slices.Contains(env, "SPARK_MASTER_OPTS=-Dspark.authenticate=true -Dspark.network.crypto.enabled=true") {
+		t.Errorf("master: %v %v", argv, err)
+	}
+	for name, mod := range map[string]func(f *sparkDaemonFlags){
+		"no secret":               func(f *sparkDaemonFlags) { f.authSecretFile = "" },
+		"missing secret file":     func(f *sparkDaemonFlags) { f.authSecretFile = filepath.Join(local, "nope") },
+		"no local dir":            func(f *sparkDaemonFlags) { f.localDir = "" },
+		"local dir not on sealfs": func(f *sparkDaemonFlags) { f.insecureLocal = false },
+		"bad master URL":          func(f *sparkDaemonFlags) { f.master = "http://x" },
+		"no spark home":           func(f *sparkDaemonFlags) { f.sparkHome = t.TempDir() },
+	} {
+		f := worker()
+		mod(f)
+		var ue usageError
+		if _, _, err := sparkDaemonCommand(f, false); !errors.As(err, &ue) {
+			t.Errorf("%s: %v, want a usage error", name, err)
+		}
 	}
 }

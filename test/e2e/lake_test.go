@@ -43,6 +43,7 @@ type lakeService struct {
 	args         []string
 	env          map[string]string
 	volumes      map[string]string
+	files        map[string]string // path → template, besides the certificate
 }
 
 func (l *lakeStack) setManifest(name string, services []lakeService, secrets string) {
@@ -71,6 +72,9 @@ func (l *lakeStack) setManifest(name string, services []lakeService, secrets str
 			fmt.Fprintf(&b, "      %s: %q\n", k, v)
 		}
 		b.WriteString("    files:\n      /etc/cofre/workload.pem: '{{ workload \"chain-pem\" }}'\n      /etc/cofre/workload.key: '{{ workload \"key-pem\" }}'\n")
+		for p, tmpl := range s.files {
+			fmt.Fprintf(&b, "      %s: '%s'\n", p, tmpl)
+		}
 		if len(s.volumes) > 0 {
 			b.WriteString("    volumes:\n")
 			for v, p := range s.volumes {
@@ -91,15 +95,20 @@ func (l *lakeStack) setManifest(name string, services []lakeService, secrets str
 // volumes are mounted) and checks the exit code.
 func (l *lakeStack) run(want int, manifest, svc string) string {
 	l.t.Helper()
-	env := []string{
+	return l.cofre(want, l.runEnvFor(manifest, svc, svc), "run", "--supervise", "--", l.bin)
+}
+
+// runEnvFor is cofre run's environment for one instance of a service:
+// instance names its memory-backed files and its volumes' backing store.
+func (l *lakeStack) runEnvFor(manifest, svc, instance string) []string {
+	return []string{
 		"COFRE_COORDINATOR=" + l.coord.url,
 		"COFRE_INSECURE_SIMULATION=true",
 		"COFRE_RUN_SIM_ROOT=" + filepath.Join(l.state, "sim", "root-cert.pem"),
 		"COFRE_RUN_MANIFEST=" + manifest,
 		"COFRE_RUN_SERVICE=" + svc,
 		"COFRE_RUN_AGENT=" + l.agent.addr,
-		"COFRE_RUN_FILES_ROOT=" + filepath.Join(l.shm, svc),
-		"COFRE_RUN_VOLUME_DIR=spark-local=" + filepath.Join(l.state, "volumes", svc),
+		"COFRE_RUN_FILES_ROOT=" + filepath.Join(l.shm, instance),
+		"COFRE_RUN_VOLUME_DIR=spark-local=" + filepath.Join(l.state, "volumes", instance),
 	}
-	return l.cofre(want, env, "run", "--supervise", "--", l.bin)
 }
