@@ -17,8 +17,8 @@ import (
 // sparkDaemonFlags configure cofre spark master and cofre spark worker.
 type sparkDaemonFlags struct {
 	sparkHome, host, master, localDir, authSecretFile, memory string
-	port, webUIPort, cores                                   int
-	insecureLocal, printOnly                                 bool
+	port, webUIPort, cores                                    int
+	insecureLocal, printOnly                                  bool
 }
 
 func newSparkMasterCmd() *cobra.Command {
