@@ -34,6 +34,7 @@ type Engine struct {
 	// sealed: db's configuration is locked (at the first query). native:
 	// the tables are views over DuckDB's own Parquet reader.
 	sealed, native bool
+	broken         bool // seal failed: locked, no queries
 }
 
 // hardening is the DuckDB configuration both databases get. Each entry is a
@@ -69,7 +70,10 @@ func Open(opts Options) (*Engine, error) {
 	// check of encrypted files when a filter (or a top-n's dynamic filter)
 	// is pushed into it (measured: "Computed AES tag differs"; it fails
 	// closed, never with wrong rows), and the native path needs neither.
-	set := []string{"disabled_optimizers = 'filter_pushdown,top_n'"}
+	// join_filter_pushdown likewise pushes a join's dynamic filter into
+	// the scan, and statistics_propagation lets it skip row groups: both
+	// made that reader fail too (measured on joins and filtered joins).
+	set := []string{"disabled_optimizers = 'filter_pushdown,top_n,join_filter_pushdown,statistics_propagation'"}
 	if opts.MemoryLimit != "" {
 		set = append(set, "memory_limit = '"+opts.MemoryLimit+"'")
 	}

@@ -5,6 +5,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -326,6 +327,24 @@ func TestNative(t *testing.T) {
 	}
 	if !e.native {
 		t.Fatal("a uniformly encrypted table did not take the native path")
+	}
+	// A join (whose dynamic filter DuckDB would push into the encrypted
+	// scan, failing it) works natively.
+	for _, q := range []string{
+		"SELECT count(*) FROM taxi a JOIN (SELECT DISTINCT passenger_count FROM taxi WHERE passenger_count = 3) b ON a.passenger_count = b.passenger_count",
+		"SELECT count(*) FROM taxi a JOIN taxi b ON a.fare_amount = b.fare_amount WHERE a.passenger_count = 1",
+		"SELECT passenger_count, max(fare_amount) FROM taxi WHERE fare_amount > 10 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3",
+	} {
+		got, err := rows(t, e, q)
+		if err != nil || len(got) == 0 {
+			t.Fatalf("%s: %v, %v", q, got, err)
+		}
+		// The same answer through arrow-go.
+		a := openEngine(t, Options{NoNative: true})
+		register(a)
+		if want, err := rows(t, a, q); err != nil || fmt.Sprint(want) != fmt.Sprint(got) {
+			t.Errorf("%s: native %v, arrow-go %v (%v)", q, got, want, err)
+		}
 	}
 	if err := e.Register(context.Background(), Table{Name: "late", Files: []File{{Path: other}}}); !errors.Is(err, ErrInvalidTable) {
 		t.Errorf("register after the first native query: %v", err)
@@ -658,5 +677,52 @@ func TestCTRRefused(t *testing.T) {
 	err := e.Register(context.Background(), Table{Name: "taxi", Files: []File{{Path: p}}, Decryption: decryptor(uniformKey, "", "")})
 	if !errors.Is(err, ErrRead) || !errors.Is(err, errNotGCM) {
 		t.Fatalf("got %v, want ErrRead (not GCM)", err)
+	}
+}
+
+// If preparing DuckDB's reader fails (a table file vanished), the query
+// database is locked anyway and takes no more queries; the error does not
+// quote the statements (they hold keys).
+func TestSealFailure(t *testing.T) {
+	p := tempPath(t, "uniform.parquet")
+	writeTaxi(t, p, genOpts{rows: 1000, rowGroupRows: 1000, encrypt: true, uniform: true})
+	e := openEngine(t, Options{})
+	if err := e.Register(context.Background(), Table{Name: "taxi", Files: []File{{Path: p}}, Decryption: decryptor(uniformKey, "", "")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	_, err := rows(t, e, "SELECT count(*) FROM taxi")
+	if err == nil || strings.Contains(err.Error(), "PRAGMA") || strings.Contains(err.Error(), "cofre_") {
+		t.Fatalf("first query: %v", err)
+	}
+	if _, err := rows(t, e, "SELECT 1"); !errors.Is(err, errBroken) {
+		t.Errorf("second query: %v, want errBroken", err)
+	}
+	conn, err := e.db.Connect(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := rowsConn(conn, "SELECT * FROM read_csv('/etc/passwd')"); err == nil {
+		t.Error("the query database was left unlocked")
+	}
+}
+
+// read_parquet treats a path as a glob: a table file whose name has glob
+// characters goes through arrow-go, which reads exactly that file.
+func TestGlobCharactersInPaths(t *testing.T) {
+	dir := t.TempDir()
+	odd, other := filepath.Join(dir, "a[1].parquet"), filepath.Join(dir, "a1.parquet")
+	writeTaxi(t, odd, genOpts{rows: 7, rowGroupRows: 7})
+	writeTaxi(t, other, genOpts{rows: 100, rowGroupRows: 100})
+	e := openEngine(t, Options{})
+	if err := e.Register(context.Background(), Table{Name: "taxi", Files: []File{{Path: odd}}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := rows(t, e, "SELECT count(*) FROM taxi")
+	if err != nil || got[0][0].(int64) != 7 || e.native {
+		t.Fatalf("got %v, %v (native %v); want 7 rows through arrow-go", got, err, e.native)
 	}
 }

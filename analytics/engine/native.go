@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"strings"
+
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 )
@@ -31,12 +33,17 @@ type nativeFile struct {
 // returns what it needs. DuckDB authenticates every module (pages, page
 // headers, footer) with the same AAD scheme as arrow-go; files with
 // per-column keys, a plaintext footer or AES-GCM-CTR go through arrow-go.
-func nativeInfo(pf *file.Reader) (nf nativeFile, ok bool) {
+func nativeInfo(path string, pf *file.Reader) (nf nativeFile, ok bool) {
 	defer func() {
 		if recover() != nil {
 			ok = false
 		}
 	}()
+	// read_parquet takes glob patterns: a path with a metacharacter could
+	// name other files.
+	if strings.ContainsAny(path, "*?[]{}") {
+		return nf, false
+	}
 	md := pf.MetaData()
 	fd := md.FileDecryptor
 	if md.IsSetEncryptionAlgorithm() {

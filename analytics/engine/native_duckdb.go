@@ -28,6 +28,9 @@ func (e *Engine) seal(ctx context.Context) (bool, error) {
 	if e.closed {
 		return false, ErrClosed
 	}
+	if e.broken {
+		return false, errBroken
+	}
 	if e.sealed {
 		return e.native, nil
 	}
@@ -61,15 +64,36 @@ func (e *Engine) seal(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("engine: connect: %w", err)
 	}
 	defer conn.Close()
+	ex := conn.(driver.ExecerContext)
 	for _, s := range stmts {
-		if _, err := conn.(driver.ExecerContext).ExecContext(ctx, s, nil); err != nil {
-			// Never the statement: it may hold a key.
-			return false, fmt.Errorf("engine: prepare the query database: %w", err)
+		if _, err := ex.ExecContext(ctx, s, nil); err != nil {
+			// Fail closed: lock the database whatever happened, and never
+			// return DuckDB's message, which quotes the statement (a
+			// PRAGMA holds a key).
+			for _, l := range lockSettings {
+				ex.ExecContext(context.WithoutCancel(ctx), "SET GLOBAL "+l, nil)
+			}
+			e.sealed, e.native, e.broken = true, native, true
+			what := "a table view"
+			if strings.HasPrefix(s, "PRAGMA") {
+				what = "a file key"
+			} else if !strings.HasPrefix(s, "CREATE VIEW") {
+				msg := err.Error()
+				if i := strings.IndexByte(msg, '\n'); i > 0 {
+					msg = msg[:i]
+				}
+				return false, fmt.Errorf("engine: prepare the query database: %s", msg)
+			}
+			return false, fmt.Errorf("engine: prepare the query database: registering %s failed (is every table file still there?)", what)
 		}
 	}
 	e.sealed, e.native = true, native
 	return native, nil
 }
+
+// errBroken: preparing the query database failed; it is locked and
+// takes no more queries.
+var errBroken = fmt.Errorf("%w: the query database could not be prepared; open a new engine", ErrQuery)
 
 // nativeView returns the CREATE VIEW of one table over DuckDB's reader,
 // adding the PRAGMAs that register its files' keys to keys.

@@ -122,7 +122,7 @@ func loadTable(ctx context.Context, t Table) (*tableInfo, error) {
 			return nil, &FileError{Table: t.Name, Path: f.Path, RowGroup: -1, Err: err}
 		}
 		sc, err := schemaOf(of)
-		nf, ok := nativeInfo(of.pf)
+		nf, ok := nativeInfo(f.Path, of.pf)
 		ti.native = append(ti.native, nf)
 		ti.nativeOK = ti.nativeOK && ok
 		for rg := range of.pf.NumRowGroups() {

@@ -15,23 +15,25 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cofre-cc/cofre/analytics/pme"
 	sealfuse "github.com/cofre-cc/cofre/sealfs/fuse"
 )
 
 // sparkFlags configure `cofre spark submit`.
 type sparkFlags struct {
-	pme            pmeFlags
-	sparkSubmit    string
-	master         string
-	executors      int
-	kmsJar         string
-	localDir       string
-	authSecretFile string
-	insecureLocal  bool
-	extraConf      []string
-	printOnly      bool
-	jars           []string
-	delta          bool
+	pme             pmeFlags
+	sparkSubmit     string
+	master          string
+	executors       int
+	kmsJar          string
+	localDir        string
+	authSecretFile  string
+	insecureLocal   bool
+	extraConf       []string
+	printOnly       bool
+	jars            []string
+	delta           bool
+	plaintextOutput bool
 }
 
 func newSparkCmd() *cobra.Command {
@@ -81,6 +83,7 @@ coordinator and the workload certificate):
 	fl.StringArrayVar(&f.extraConf, "conf", nil, "more KEY=VALUE Spark properties (the confidential ones cannot be overridden)")
 	fl.BoolVar(&f.printOnly, "print", false, "print the spark-submit command line, do not run it")
 	fl.StringSliceVar(&f.jars, "jars", nil, "more jars for the job (e.g. delta-spark and delta-storage)")
+	fl.BoolVar(&f.plaintextOutput, "plaintext-output", false, "allow no --footer-key: Parquet the job writes is then plaintext (for jobs that only read encrypted data and print results)")
 	fl.BoolVar(&f.delta, "delta", false, "enable Delta Lake (delta-spark in --jars), with no per-file statistics in the log (they would be plaintext min/max values)")
 	return cmd
 }
@@ -91,13 +94,48 @@ coordinator and the workload certificate):
 // page size, so this costs no memory.
 const sparkPageBytes = 128 << 20
 
-// sparkProtected are the properties cofre sets and --conf may not change.
-var sparkProtected = []string{
-	"spark.authenticate", "spark.authenticate.secret", "spark.authenticate.secret.file",
-	"spark.authenticate.secret.driver.file", "spark.authenticate.secret.executor.file",
-	"spark.network.crypto.enabled", "spark.io.encryption.enabled", "spark.local.dir",
-	"spark.hadoop.parquet.crypto.factory.class", "spark.hadoop.parquet.encryption.kms.client.class",
-	"spark.hadoop.parquet.encryption.plaintext.footer",
+// sparkProtectedPrefixes are the properties --conf may not set: what cofre
+// sets for the job's confidentiality, and what would leak plaintext or
+// swap the code that handles keys. Keys are compared after trimming and
+// with "spark.hadoop." also stripped (Hadoop trims names, Spark strips the
+// prefix), so no spelling slips through.
+var sparkProtectedPrefixes = []string{
+	"spark.authenticate", "spark.network.crypto.", "spark.io.encryption.", "spark.local.dir",
+	"parquet.crypto.", "parquet.encryption.", "cofre.", "spark.hadoop.",
+	"spark.eventLog.", "spark.ui.", "spark.executorEnv.", "spark.driverEnv.",
+	"spark.driver.extraClassPath", "spark.executor.extraClassPath",
+	"spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions",
+	"spark.driver.userClassPathFirst", "spark.executor.userClassPathFirst",
+	"spark.jars", "spark.databricks.delta.properties.defaults.",
+}
+
+// sparkRPC is Spark's RPC protection: encryption after authentication
+// with the shared secret (key exchange version 2), and no fallback to
+// SASL, which a network attacker could force and which then sends
+// everything unencrypted. The cipher stays Spark's default, AES-CTR, which
+// does not detect altered bytes: Spark 3.5.8's AES-GCM transport hangs
+// when several files stream at once (measured: a job with three --jars
+// never starts), so integrity of RPC between the job's processes is not
+// provided yet.
+var sparkRPC = map[string]string{
+	"spark.network.crypto.enabled":           "true",
+	"spark.network.crypto.saslFallback":      "false",
+	"spark.network.crypto.authEngineVersion": "2",
+}
+
+// checkSparkConf refuses a --conf key that is protected, however spelled.
+func checkSparkConf(k string) error {
+	if k == "" || strings.ContainsFunc(k, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		return usagef("--conf %q: a key is printable, without spaces", k)
+	}
+	for _, name := range []string{k, strings.TrimPrefix(k, "spark.hadoop.")} {
+		for _, p := range sparkProtectedPrefixes {
+			if strings.HasPrefix(name, p) {
+				return usagef("--conf %s: cofre sets it, or it could weaken the job's confidentiality (set encryption with --footer-key and the other flags)", k)
+			}
+		}
+	}
+	return nil
 }
 
 func runSparkSubmit(stdout io.Writer, f *sparkFlags, args []string) error {
@@ -153,7 +191,6 @@ func sparkCommand(f *sparkFlags, args []string) ([]string, []string, error) {
 	}
 
 	conf := map[string]string{
-		"spark.network.crypto.enabled":                         "true",
 		"spark.io.encryption.enabled":                          "true",
 		"spark.io.encryption.keySizeBits":                      "256",
 		"spark.local.dir":                                      resolved,
@@ -174,6 +211,13 @@ func sparkCommand(f *sparkFlags, args []string) ([]string, []string, error) {
 	// them. One key encrypts every column; a chunk per page makes the
 	// files readable by DuckDB's reader in cofre query, whose decryption
 	// handles only single-page chunks (docs/analytics.md).
+	// Without a key, parquet-java writes plaintext Parquet without a word.
+	if f.pme.footerKey == "" && !f.plaintextOutput {
+		return nil, nil, usagef("--footer-key is required: without it the job writes Parquet in plaintext (--plaintext-output if it writes nothing secret)")
+	}
+	if f.pme.plaintextFooter || f.pme.algorithm == pme.AlgorithmGCMCTR {
+		return nil, nil, usagef("--plaintext-footer and AES_GCM_CTR_V1 are not offered for Spark: readers would see the schema, or accept altered pages")
+	}
 	if f.pme.columnKeys != "" {
 		return nil, nil, usagef("--column-keys: not with Spark 3.5 (parquet-java 1.13 would leave unlisted columns in plaintext); use --footer-key alone")
 	}
@@ -182,10 +226,14 @@ func sparkCommand(f *sparkFlags, args []string) ([]string, []string, error) {
 		conf["spark.hadoop.parquet.page.size"] = strconv.Itoa(sparkPageBytes)
 		conf["spark.hadoop.parquet.page.row.count.limit"] = strconv.Itoa(math.MaxInt32)
 	}
+	maps.Copy(conf, sparkRPC)
 	if f.executors > 0 {
 		conf["spark.executor.instances"] = strconv.Itoa(f.executors)
 	}
-	env := os.Environ()
+	// Spark's own variables would override spark.local.dir.
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "SPARK_LOCAL_DIRS=") || strings.HasPrefix(kv, "SPARK_EXECUTOR_DIRS=")
+	})
 	// Every process of the job — driver, executors, the external shuffle
 	// service — proves it holds the job's secret; with it, RPC is
 	// encrypted (AES-GCM, keys from the secret).
@@ -211,16 +259,11 @@ func sparkCommand(f *sparkFlags, args []string) ([]string, []string, error) {
 	}
 	for _, kv := range f.extraConf {
 		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
+		if !ok {
 			return nil, nil, usagef("--conf %q: want KEY=VALUE", kv)
 		}
-		for _, p := range sparkProtected {
-			if k == p {
-				return nil, nil, usagef("--conf %s: cofre sets it (the job's confidentiality depends on it)", k)
-			}
-		}
-		if strings.HasPrefix(k, "spark.hadoop.parquet.encryption.") || strings.HasPrefix(k, "spark.hadoop.parquet.crypto.") {
-			return nil, nil, usagef("--conf %s: set encryption with --footer-key, --column-keys and the other encryption flags", k)
+		if err := checkSparkConf(k); err != nil {
+			return nil, nil, err
 		}
 		conf[k] = v
 	}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -122,7 +124,10 @@ func sparkDaemonCommand(f *sparkDaemonFlags, master bool) ([]string, []string, e
 	// Spark's daemons read the shared secret from this variable (never
 	// from the command line, which other processes can read).
 	env := append(os.Environ(), "_SPARK_AUTH_SECRET="+secret, "SPARK_HOME="+home)
-	opts := "-Dspark.authenticate=true -Dspark.network.crypto.enabled=true"
+	opts := "-Dspark.authenticate=true"
+	for _, k := range slices.Sorted(maps.Keys(sparkRPC)) {
+		opts += " -D" + k + "=" + sparkRPC[k]
+	}
 	var argv []string
 	if master {
 		argv = []string{class, "org.apache.spark.deploy.master.Master", "--host", f.host, "--port", strconv.Itoa(f.port)}

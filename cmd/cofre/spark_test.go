@@ -30,6 +30,7 @@ func TestSparkCommand(t *testing.T) {
 	}
 	for _, want := range []string{
 		"spark.authenticate=true", "spark.network.crypto.enabled=true", "spark.io.encryption.enabled=true",
+		"spark.network.crypto.saslFallback=false", "spark.network.crypto.authEngineVersion=2",
 		"spark.hadoop.parquet.crypto.factory.class=org.apache.parquet.crypto.keytools.PropertiesDrivenCryptoFactory",
 		"spark.hadoop.parquet.encryption.kms.client.class=cc.cofre.spark.CofreKmsClient",
 		"spark.hadoop.parquet.encryption.uniform.key=trips_key",
@@ -85,6 +86,15 @@ func TestSparkCommand(t *testing.T) {
 			t.Errorf("%s: %v, want a usage error", name, err)
 		}
 	}
+	readOnly := base()
+	readOnly.pme.footerKey, readOnly.plaintextOutput = "", true
+	if argv, _, err := sparkCommand(readOnly, []string{"job.py"}); err != nil || slices.ContainsFunc(argv, func(a string) bool { return strings.Contains(a, "uniform.key") }) {
+		t.Errorf("--plaintext-output: %v, %v", argv, err)
+	}
+	t.Setenv("SPARK_LOCAL_DIRS", "/tmp/plain")
+	if _, env, err := sparkCommand(base(), []string{"job.py"}); err != nil || slices.Contains(env, "SPARK_LOCAL_DIRS=/tmp/plain") {
+		t.Errorf("SPARK_LOCAL_DIRS reached spark-submit: %v", err)
+	}
 	if _, _, err := sparkCommand(base(), []string{"job.jar"}); err == nil {
 		t.Error("a non-Python job was accepted")
 	}
@@ -115,7 +125,7 @@ func TestSparkDaemonCommand(t *testing.T) {
 		t.Errorf("worker: %v", argv)
 	}
 	argv, env, err = sparkDaemonCommand(&sparkDaemonFlags{sparkHome: home, host: "127.0.0.1", port: 7077, authSecretFile: secret}, true)
-	if err != nil || argv[1] != "org.apache.spark.deploy.master.Master" || !slices.Contains(env, "SPARK_MASTER_OPTS=-Dspark.authenticate=true -Dspark.network.crypto.enabled=true") {
+	if err != nil || argv[1] != "org.apache.spark.deploy.master.Master" || !slices.Contains(env, "SPARK_MASTER_OPTS=-Dspark.authenticate=true -Dspark.network.crypto.authEngineVersion=2 -Dspark.network.crypto.enabled=true -Dspark.network.crypto.saslFallback=false") {
 		t.Errorf("master: %v %v", argv, err)
 	}
 	for name, mod := range map[string]func(f *sparkDaemonFlags){

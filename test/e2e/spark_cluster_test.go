@@ -62,7 +62,7 @@ func TestSparkStandalone(t *testing.T) {
 			args: []string{"spark", "worker", "--spark-home", sparkHome, "--master", masterURL, "--webui-port", "0", "--auth-secret-file", "/etc/cofre/spark.secret", "--local-dir", "/var/spark-local"}},
 		{name: "driver", grants: "trips_key", env: env, files: secretFile, volumes: vol,
 			args: []string{"spark", "submit", "--master", masterURL, "--spark-submit", submit, "--kms-jar", jar, "--local-dir", "/var/spark-local",
-				"--auth-secret-file", "/etc/cofre/spark.secret", "--conf", "spark.executor.cores=1", "--conf", "spark.cores.max=2",
+				"--auth-secret-file", "/etc/cofre/spark.secret", "--plaintext-output", "--conf", "spark.executor.cores=1", "--conf", "spark.cores.max=2",
 				filepath.Join(examples, "taxi_q1.py"), data}},
 	}, "  trips_key: {kind: parquet-master-key}\n  spark_secret: {kind: symmetric, size: 32}\n")
 	_ = webWorker

@@ -134,7 +134,8 @@ final class PinnedTls {
         }
 
         private void check(X509Certificate[] chain) throws CertificateException {
-            // The clock is read at each handshake, resumed ones included.
+            // The clock is read at each full handshake (the JDK does not call the
+            // trust manager when it resumes a session).
             checkServer(chain, root, Date.from(clock.instant()));
         }
 
