@@ -37,7 +37,7 @@ type sparkFlags struct {
 }
 
 func newSparkCmd() *cobra.Command {
-	return newGroup("spark", "Run Apache Spark jobs as confidential workloads", newSparkSubmitCmd(), newSparkMasterCmd(), newSparkWorkerCmd())
+	return newGroup("spark", "Run Apache Spark jobs as confidential workloads", newSparkSubmitCmd(), newSparkMasterCmd(), newSparkWorkerCmd(), newSparkExecutorCmd())
 }
 
 func newSparkSubmitCmd() *cobra.Command {

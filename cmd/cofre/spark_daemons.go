@@ -96,12 +96,48 @@ func runSparkDaemon(stdout io.Writer, f *sparkDaemonFlags, master bool) error {
 // sparkDaemonCommand builds the spark-class command line and environment
 // of a standalone master or worker.
 func sparkDaemonCommand(f *sparkDaemonFlags, master bool) ([]string, []string, error) {
+	home, env, err := sparkBase(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	class := filepath.Join(home, "bin", "spark-class")
+	var argv []string
+	if master {
+		argv = []string{class, "org.apache.spark.deploy.master.Master", "--host", f.host, "--port", strconv.Itoa(f.port)}
+		env = append(env, "SPARK_MASTER_OPTS="+sparkDaemonOpts())
+	} else {
+		if !strings.HasPrefix(f.master, "spark://") {
+			return nil, nil, usagef("--master %q: want spark://HOST:PORT", f.master)
+		}
+		local, err := sparkLocalDir(f)
+		if err != nil {
+			return nil, nil, err
+		}
+		work := filepath.Join(local, "work")
+		if err := os.MkdirAll(work, 0o700); err != nil {
+			return nil, nil, usagef("--local-dir: %v", err)
+		}
+		argv = []string{class, "org.apache.spark.deploy.worker.Worker", f.master,
+			"--cores", strconv.Itoa(f.cores), "--memory", f.memory, "--work-dir", work}
+		env = append(env, "SPARK_WORKER_OPTS="+sparkDaemonOpts(), "SPARK_LOCAL_DIRS="+local)
+	}
+	if f.webUIPort > 0 {
+		argv = append(argv, "--webui-port", strconv.Itoa(f.webUIPort))
+	}
+	return argv, env, nil
+}
+
+// sparkBase finds Spark's home and makes the environment every Spark
+// process of a cluster gets: the shared secret, read from the policy's
+// file (Spark's daemons and executors take it from _SPARK_AUTH_SECRET,
+// never from the command line, which other processes can read).
+func sparkBase(f *sparkDaemonFlags) (string, []string, error) {
 	if f.authSecretFile == "" {
-		return nil, nil, usagef("--auth-secret-file is required: only holders of the secret may join the cluster")
+		return "", nil, usagef("--auth-secret-file is required: only holders of the secret may join the cluster")
 	}
 	secret, err := readSparkSecret(f.authSecretFile)
 	if err != nil {
-		return nil, nil, err
+		return "", nil, err
 	}
 	home := f.sparkHome
 	if home == "" {
@@ -110,55 +146,47 @@ func sparkDaemonCommand(f *sparkDaemonFlags, master bool) ([]string, []string, e
 	if home == "" {
 		submit, err := exec.LookPath("spark-submit")
 		if err != nil {
-			return nil, nil, usagef("Spark not found: give --spark-home or set SPARK_HOME")
+			return "", nil, usagef("Spark not found: give --spark-home or set SPARK_HOME")
 		}
 		if submit, err = filepath.EvalSymlinks(submit); err != nil {
-			return nil, nil, usagef("Spark not found: %v", err)
+			return "", nil, usagef("Spark not found: %v", err)
 		}
 		home = filepath.Dir(filepath.Dir(submit))
 	}
-	class := filepath.Join(home, "bin", "spark-class")
-	if _, err := os.Stat(class); err != nil {
-		return nil, nil, usagef("--spark-home: %v", err)
+	if _, err := os.Stat(filepath.Join(home, "bin", "spark-class")); err != nil {
+		return "", nil, usagef("--spark-home: %v", err)
 	}
-	// Spark's daemons read the shared secret from this variable (never
-	// from the command line, which other processes can read).
-	env := append(os.Environ(), "_SPARK_AUTH_SECRET="+secret, "SPARK_HOME="+home)
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "SPARK_LOCAL_DIRS=") || strings.HasPrefix(kv, "SPARK_EXECUTOR_DIRS=")
+	})
+	return home, append(env, "_SPARK_AUTH_SECRET="+secret, "SPARK_HOME="+home), nil
+}
+
+// sparkLocalDir checks and resolves --local-dir: on a mounted sealfs volume
+// (unless --insecure-local-dir), by its resolved path.
+func sparkLocalDir(f *sparkDaemonFlags) (string, error) {
+	if f.localDir == "" {
+		return "", usagef("--local-dir is required: shuffle, spill and work files, on a sealfs volume")
+	}
+	local := workloadPath(f.localDir)
+	if !f.insecureLocal {
+		if _, err := sealfuse.OnVolume(local); err != nil {
+			return "", usagef("--local-dir: %v (or --insecure-local-dir for development)", err)
+		}
+	}
+	resolved, err := filepath.EvalSymlinks(local)
+	if err != nil {
+		return "", usagef("--local-dir: %v", err)
+	}
+	return resolved, nil
+}
+
+// sparkDaemonOpts are the JVM options of a cluster's processes: the
+// secret is required, RPC encrypted (sparkRPC).
+func sparkDaemonOpts() string {
 	opts := "-Dspark.authenticate=true"
 	for _, k := range slices.Sorted(maps.Keys(sparkRPC)) {
 		opts += " -D" + k + "=" + sparkRPC[k]
 	}
-	var argv []string
-	if master {
-		argv = []string{class, "org.apache.spark.deploy.master.Master", "--host", f.host, "--port", strconv.Itoa(f.port)}
-		env = append(env, "SPARK_MASTER_OPTS="+opts)
-	} else {
-		if !strings.HasPrefix(f.master, "spark://") {
-			return nil, nil, usagef("--master %q: want spark://HOST:PORT", f.master)
-		}
-		if f.localDir == "" {
-			return nil, nil, usagef("--local-dir is required: executors' shuffle, spill and work files, on a sealfs volume")
-		}
-		local := workloadPath(f.localDir)
-		if !f.insecureLocal {
-			if _, err := sealfuse.OnVolume(local); err != nil {
-				return nil, nil, usagef("--local-dir: %v (or --insecure-local-dir for development)", err)
-			}
-		}
-		resolved, err := filepath.EvalSymlinks(local)
-		if err != nil {
-			return nil, nil, usagef("--local-dir: %v", err)
-		}
-		work := filepath.Join(resolved, "work")
-		if err := os.MkdirAll(work, 0o700); err != nil {
-			return nil, nil, usagef("--local-dir: %v", err)
-		}
-		argv = []string{class, "org.apache.spark.deploy.worker.Worker", f.master,
-			"--cores", strconv.Itoa(f.cores), "--memory", f.memory, "--work-dir", work}
-		env = append(env, "SPARK_WORKER_OPTS="+opts, "SPARK_LOCAL_DIRS="+resolved)
-	}
-	if f.webUIPort > 0 {
-		argv = append(argv, "--webui-port", strconv.Itoa(f.webUIPort))
-	}
-	return argv, env, nil
+	return opts
 }

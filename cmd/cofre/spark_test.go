@@ -4,9 +4,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/cofre-cc/cofre/manifest"
 )
 
 func TestSparkCommand(t *testing.T) {
@@ -141,6 +144,106 @@ func TestSparkDaemonCommand(t *testing.T) {
 		var ue usageError
 		if _, _, err := sparkDaemonCommand(f, false); !errors.As(err, &ue) {
 			t.Errorf("%s: %v, want a usage error", name, err)
+		}
+	}
+}
+
+func TestSparkExecutorCommand(t *testing.T) {
+	home := t.TempDir()
+	for _, d := range []string{"bin", "jars"} {
+		if err := os.MkdirAll(filepath.Join(home, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(home, "bin", "spark-class"), []byte("#!/bin/sh\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	secret, jar := filepath.Join(dir, "secret"), filepath.Join(dir, "kms.jar")
+	os.WriteFile(secret, []byte("0123456789abcdef0123456789abcdef"), 0o600)
+	os.WriteFile(jar, []byte("jar"), 0o600)
+	t.Setenv("JAVA_HOME", "/opt/java")
+	base := func() *sparkExecutorFlags {
+		return &sparkExecutorFlags{
+			daemon:    sparkDaemonFlags{sparkHome: home, authSecretFile: secret, localDir: dir, insecureLocal: true, memory: "2g"},
+			driverURL: "spark://CoarseGrainedScheduler@driver-svc.spark.svc:7078", executorID: "3", appID: "spark-0a1b2c",
+			hostname: "10.1.2.3", podName: "job-exec-3", kmsJar: jar, cores: 2,
+		}
+	}
+	argv, env, err := sparkExecutorCommand(base())
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := strings.Join(argv, " ")
+	for _, want := range []string{"/opt/java/bin/java -Xms2g -Xmx2g -Dspark.authenticate=true", "-Dspark.network.crypto.saslFallback=false",
+		"org.apache.spark.scheduler.cluster.k8s.KubernetesExecutorBackend --driver-url spark://CoarseGrainedScheduler@driver-svc.spark.svc:7078 --executor-id 3 --cores 2 --app-id spark-0a1b2c --hostname 10.1.2.3"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("missing %q in %s", want, joined)
+		}
+	}
+	if strings.Contains(joined, "0123456789abcdef") || !slices.Contains(env, "_SPARK_AUTH_SECRET=0123456789abcdef0123456789abcdef") {
+		t.Errorf("the secret must be in the environment only: %s", joined)
+	}
+	for name, mod := range map[string]func(f *sparkExecutorFlags){
+		"driver URL elsewhere":   func(f *sparkExecutorFlags) { f.driverURL = "http://evil:80" },
+		"driver URL injection":   func(f *sparkExecutorFlags) { f.driverURL = "spark://CoarseGrainedScheduler@h:1 --x" },
+		"executor id not number": func(f *sparkExecutorFlags) { f.executorID = "3;x" },
+		"app id":                 func(f *sparkExecutorFlags) { f.appID = "app" },
+		"hostname":               func(f *sparkExecutorFlags) { f.hostname = "a b" },
+		"pod name":               func(f *sparkExecutorFlags) { f.podName = "Bad_Name" },
+		"cores":                  func(f *sparkExecutorFlags) { f.cores = 0 },
+		"memory":                 func(f *sparkExecutorFlags) { f.daemon.memory = "-XX:x" },
+		"no secret":              func(f *sparkExecutorFlags) { f.daemon.authSecretFile = "" },
+		"no local dir":           func(f *sparkExecutorFlags) { f.daemon.localDir = "" },
+		"not on sealfs":          func(f *sparkExecutorFlags) { f.daemon.insecureLocal = false },
+		"no kms jar":             func(f *sparkExecutorFlags) { f.kmsJar = ""; t.Setenv("COFRE_SPARK_KMS_JAR", "") },
+	} {
+		f := base()
+		mod(f)
+		var ue usageError
+		if _, _, err := sparkExecutorCommand(f); !errors.As(err, &ue) {
+			t.Errorf("%s: %v, want a usage error", name, err)
+		}
+	}
+}
+
+// deploy/spark/policy.yaml parses and validates, and its executor's host
+// parameters take what Spark sets in an executor pod and refuse injected
+// values.
+func TestSparkKubernetesPolicy(t *testing.T) {
+	doc, err := os.ReadFile("../../deploy/spark/policy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := manifest.Parse("policy.yaml", doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if problems := m.Validate(); len(problems) > 0 {
+		t.Fatalf("validate: %v", problems)
+	}
+	if err := m.DryRun(); err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	params := m.Services["executor"].HostParams
+	match := func(name, v string) bool {
+		return regexp.MustCompile(`^(?:` + params[name].Pattern + `)$`).MatchString(v)
+	}
+	good := map[string]string{
+		"driver_url": "spark://CoarseGrainedScheduler@spark-6f1c-driver-svc.lake.svc:7078", "executor_id": "12",
+		"cores": "2", "app_id": "spark-9b2f0e6c1d4a4c0f", "pod_ip": "10.244.1.17", "pod_name": "taxi-count-6f1c-exec-12",
+	}
+	for k, v := range good {
+		if !match(k, v) {
+			t.Errorf("%s=%q refused", k, v)
+		}
+	}
+	for k, v := range map[string]string{
+		"driver_url": "spark://CoarseGrainedScheduler@evil:1 --conf x", "executor_id": "1 2",
+		"app_id": "spark-x;rm", "pod_ip": "10.0.0.1 --x", "pod_name": "A_B",
+	} {
+		if match(k, v) {
+			t.Errorf("%s=%q accepted", k, v)
 		}
 	}
 }

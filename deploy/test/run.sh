@@ -84,6 +84,27 @@ fi
 # The plain example (SEV-SNP) is fully restricted.
 check "deploy/k8s/example-workload.yaml" sevsnp deploy/k8s/example-workload.yaml
 
+# Spark's pod templates: schema only. sealfs needs FUSE in the pod
+# (CAP_SYS_ADMIN, /dev/fuse), which Pod Security "restricted" forbids; the
+# templates say why (deploy/spark/).
+for tmpl in deploy/spark/*-pod-template.yaml; do
+  for v in $KUBE_VERSIONS; do
+    if "$PYTHON" -m kubernetes_validate --strict --quiet -k "$v" "$tmpl" >"$out/spark.txt" 2>&1; then
+      ok "$tmpl: schema $v"
+    else
+      cat "$out/spark.txt"
+      bad "$tmpl: schema $v"
+    fi
+  done
+done
+# …and the check catches a misspelled field.
+sed 's/automountServiceAccountToken:/automountServiceAccountTokens:/' deploy/spark/executor-pod-template.yaml >"$out/bad-template.yaml"
+if "$PYTHON" -m kubernetes_validate --strict --quiet -k "${KUBE_VERSIONS##* }" "$out/bad-template.yaml" >/dev/null 2>&1; then
+  bad "a pod template with an unknown field passed the schema check"
+else
+  ok "a pod template with an unknown field is refused"
+fi
+
 # Values the chart must refuse, each with its reason.
 refuse() { # refuse DESCRIPTION EXPECTED-MESSAGE helm-args…
   local desc=$1 want=$2
