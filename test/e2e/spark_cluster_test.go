@@ -48,7 +48,7 @@ func TestSparkStandalone(t *testing.T) {
 		"PYSPARK_PYTHON": python,
 		"HOME":           work,
 	}
-	port, webMaster, webWorker := freePort(t), freePort(t), freePort(t)
+	port, webMaster := freePort(t), freePort(t)
 	masterURL := fmt.Sprintf("spark://127.0.0.1:%d", port)
 	secretFile := map[string]string{"/etc/cofre/spark.secret": `{{ secret "spark_secret" "hex" }}`}
 	vol := map[string]string{"spark-local": "/var/spark-local"}
@@ -65,13 +65,11 @@ func TestSparkStandalone(t *testing.T) {
 				"--auth-secret-file", "/etc/cofre/spark.secret", "--plaintext-output", "--conf", "spark.executor.cores=1", "--conf", "spark.cores.max=2",
 				filepath.Join(examples, "taxi_q1.py"), data}},
 	}, "  trips_key: {kind: parquet-master-key}\n  spark_secret: {kind: symmetric, size: 32}\n")
-	_ = webWorker
 
 	l.run(0, "cluster", "ingest")
 	want := l.run(0, "cluster", "query")
 
-	master := l.startDaemon("cluster", "master", "master", `Starting Spark master|I have been elected leader`)
-	_ = master
+	l.startDaemon("cluster", "master", "master", `Starting Spark master|I have been elected leader`)
 	for _, w := range []string{"worker-1", "worker-2"} {
 		l.startDaemon("cluster", "worker", w, `Successfully registered with master`)
 	}

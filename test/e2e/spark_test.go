@@ -68,7 +68,7 @@ func TestSparkInterop(t *testing.T) {
 		"PYSPARK_PYTHON": python,
 		"HOME":           work,
 	}
-	spark := func(grants string, pme []string, job string, args ...string) []string {
+	spark := func(pme []string, job string, args ...string) []string {
 		a := []string{"spark", "submit", "--master", "local[2]", "--spark-submit", submit, "--kms-jar", jar, "--local-dir", "/var/spark-local"}
 		a = append(a, pme...)
 		return append(append(a, filepath.Join(examples, job)), args...)
@@ -78,16 +78,16 @@ func TestSparkInterop(t *testing.T) {
 	const q1 = "SELECT passenger_count, count(*) AS trips, round(sum(total_amount), 2) AS revenue, round(avg(fare_amount), 2) AS avg_fare FROM taxi GROUP BY passenger_count ORDER BY passenger_count NULLS LAST"
 	l.setManifest("lake", []lakeService{
 		{name: "spark-write", grants: "trips_key, fares_key", env: env, volumes: vol,
-			args: spark("", []string{"--footer-key", "trips_key"}, "write_trips.py", fromSpark, "5000")},
+			args: spark([]string{"--footer-key", "trips_key"}, "write_trips.py", fromSpark, "5000")},
 		{name: "query-spark", grants: "trips_key, fares_key",
 			args: []string{"query", "--quiet", "--table", "t=" + fromSpark, "--sql", "SELECT count(*), sum(fare_amount), sum(total_amount), sum(passenger_count) FROM t"}},
 		{name: "ingest", grants: "trips_key, fares_key",
 			args: []string{"datagen", "taxi", "--rows", "200000", "--seed", "3", "--out", fromCofre, "--encrypt", "--footer-key", "trips_key", "--column-keys", fares}},
 		{name: "query-cofre", grants: "trips_key, fares_key", args: []string{"query", "--quiet", "--table", "taxi=" + fromCofre, "--sql", q1}},
-		{name: "spark-q1", grants: "trips_key, fares_key", env: env, volumes: vol, args: spark("", []string{"--plaintext-output"}, "taxi_q1.py", fromCofre)},
-		{name: "spark-nogrant", grants: "trips_key", env: env, volumes: vol, args: spark("", []string{"--plaintext-output"}, "taxi_q1.py", fromCofre)},
+		{name: "spark-q1", grants: "trips_key, fares_key", env: env, volumes: vol, args: spark([]string{"--plaintext-output"}, "taxi_q1.py", fromCofre)},
+		{name: "spark-nogrant", grants: "trips_key", env: env, volumes: vol, args: spark([]string{"--plaintext-output"}, "taxi_q1.py", fromCofre)},
 		{name: "spark-delta", grants: "trips_key", env: env, volumes: vol,
-			args: spark("", []string{"--footer-key", "trips_key", "--delta", "--jars", deltaJars}, "write_delta.py", fromDelta, "5000")},
+			args: spark([]string{"--footer-key", "trips_key", "--delta", "--jars", deltaJars}, "write_delta.py", fromDelta, "5000")},
 		{name: "query-delta", grants: "trips_key",
 			args: []string{"query", "--quiet", "--table", "t=" + fromDelta, "--sql", "SELECT count(*), sum(fare_amount), sum(total_amount), sum(passenger_count) FROM t"}},
 	}, "  trips_key: {kind: parquet-master-key}\n  fares_key: {kind: parquet-master-key}\n")
