@@ -203,6 +203,10 @@ def _probe_errors(who, c):
     return errs
 
 
+# Where a confidential workload's policy puts its files on hardware TEEs.
+FILES_DIR = "/run/cofre"
+
+
 def _launcher_errors(who, spec, variant):
     """A confidential workload's container runs cofre run -- CMD, and its
     secret files land in a memory-backed emptyDir."""
@@ -217,8 +221,17 @@ def _launcher_errors(who, spec, variant):
     mem_vols = {v["name"] for v in spec.get("volumes", [])
                 if v.get("emptyDir", {}).get("medium") == "Memory"}
     mounted = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
-    if files_root is None or mounted.get(files_root) not in mem_vols:
-        errs.append(f"security/secret-files: {who}: --files-root must be an emptyDir with medium Memory")
+    # Simulation: the launcher writes the policy's files below --files-root.
+    # Hardware: --files-root is refused (the files go to the paths the
+    # policy names, which the policy puts under /run/cofre), so /run/cofre
+    # is the memory-backed emptyDir.
+    if variant == "sim":
+        if files_root is None or mounted.get(files_root) not in mem_vols:
+            errs.append(f"security/secret-files: {who}: --files-root must be an emptyDir with medium Memory")
+    elif files_root is not None:
+        errs.append(f"security/secret-files: {who}: --files-root with {variant} evidence is refused by the launcher")
+    elif mounted.get(FILES_DIR) not in mem_vols:
+        errs.append(f"security/secret-files: {who}: {FILES_DIR} must be an emptyDir with medium Memory")
     tee = next((a.split("=", 1)[1] for a in flags if a.startswith("--tee=")), None)
     if tee != variant:
         errs.append(f"security/launcher: {who}: --tee={tee}, want {variant}")

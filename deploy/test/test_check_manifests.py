@@ -90,7 +90,8 @@ class WorkloadChecks(unittest.TestCase):
             ("no cpu request", lambda d: container(d)["resources"]["requests"].pop("cpu"), "security/resources"),
             ("hostPath", lambda d: pod(d)["volumes"].append({"name": "h", "hostPath": {"path": "/run/cofre"}}), "security/volume-type"),
             ("files on disk", lambda d: pod(d)["volumes"][0]["emptyDir"].pop("medium"), "security/secret-files"),
-            ("no files root", lambda d: args(d).remove("--files-root=/run/cofre-files"), "security/secret-files"),
+            ("files root on hardware", lambda d: args(d).insert(0, "--files-root=/run/cofre"), "security/secret-files"),
+            ("files dir elsewhere", lambda d: container(d)["volumeMounts"][0].update(mountPath="/run/other"), "security/secret-files"),
             ("not the launcher", lambda d: container(d).update(command=["/app/server"]), "security/launcher"),
             ("no program", lambda d: args(d).pop(), "security/launcher"),
             ("wrong tee", lambda d: args(d).__setitem__(3, "--tee=sim"), "security/launcher"),
@@ -166,6 +167,9 @@ class AgentChecks(unittest.TestCase):
             with self.subTest(read_only=read_only):
                 docs = cm.load([EXAMPLE])
                 args(docs).__setitem__(3, "--tee=sim")
+                # Simulation: the files go below --files-root, not /run/cofre.
+                args(docs).insert(0, "--files-root=/run/cofre-files")
+                container(docs)["volumeMounts"][0].update(mountPath="/run/cofre-files")
                 pod(docs)["volumes"].append({"name": "sock", "hostPath": {"path": "/run/cofre", "type": "Directory"}})
                 container(docs)["volumeMounts"].append({"name": "sock", "mountPath": "/run/cofre", "readOnly": read_only})
                 self.assertEqual(ids(check(docs, "sim")), want)
