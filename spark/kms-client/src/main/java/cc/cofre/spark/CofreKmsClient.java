@@ -182,6 +182,34 @@ public class CofreKmsClient implements KmsClient {
         return r.plaintext();
     }
 
+    /**
+     * Reads at most MAX_RESPONSE + 1 bytes of a response body within limit:
+     * the request timeout covers only the headers, and a peer that stalls
+     * the body would otherwise hang the Spark task for good.
+     */
+    static byte[] readWithDeadline(InputStream in, Duration limit, String what) throws IOException {
+        java.util.concurrent.CompletableFuture<byte[]> read = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return in.readNBytes(MAX_RESPONSE + 1);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        try {
+            return read.get(limit.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IOException(what + ": the response body did not arrive within " + limit.toMillis() + " ms");
+        } catch (java.util.concurrent.ExecutionException e) {
+            Throwable c = e.getCause() instanceof java.io.UncheckedIOException u ? u.getCause() : e.getCause();
+            throw c instanceof IOException io ? io : new IOException(c);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(what + ": interrupted");
+        } finally {
+            in.close(); // aborts a read still waiting
+        }
+    }
+
     /** Sends one KMS request and decodes the answer; what names the call in errors. */
     private Json.KmsResponse post(String path, byte[] body, String what) {
         HttpClient http = current().http();
@@ -196,9 +224,7 @@ public class CofreKmsClient implements KmsClient {
         try {
             HttpResponse<InputStream> resp = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
             status = resp.statusCode();
-            try (InputStream in = resp.body()) {
-                answer = in.readNBytes(MAX_RESPONSE + 1);
-            }
+            answer = readWithDeadline(resp.body(), TIMEOUT, what);
         } catch (IOException e) {
             // A refused server certificate lands here, as an SSLHandshakeException
             // whose cause says which check failed.

@@ -353,4 +353,22 @@ class CofreKmsClientTest {
             return new X509Certificate[0];
         }
     }
+
+    /** A peer that sends headers and then stalls the body does not hang the task. */
+    @Test
+    void stalledBodyTimesOut() throws Exception {
+        java.io.PipedOutputStream out = new java.io.PipedOutputStream();
+        java.io.PipedInputStream in = new java.io.PipedInputStream(out);
+        java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+                () -> CofreKmsClient.readWithDeadline(in, java.time.Duration.ofMillis(200), "unwrap"));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("did not arrive"), e.getMessage());
+        out.close();
+    }
+
+    /** A body that arrives is read whole. */
+    @Test
+    void bodyReadWithinDeadline() throws Exception {
+        byte[] got = CofreKmsClient.readWithDeadline(new java.io.ByteArrayInputStream("{}".getBytes()), java.time.Duration.ofSeconds(5), "wrap");
+        org.junit.jupiter.api.Assertions.assertEquals("{}", new String(got));
+    }
 }
