@@ -191,6 +191,9 @@ func NewKeyring(current *Key, older ...*Key) (*Keyring, error) {
 	return r, nil
 }
 
+// Current returns the ID of the key Seal uses.
+func (r *Keyring) Current() KeyID { return r.current.id }
+
 // Seal encrypts under the current key.
 func (r *Keyring) Seal(plaintext []byte, loc Location) ([]byte, error) {
 	return r.current.Seal(plaintext, loc)

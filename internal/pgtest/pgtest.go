@@ -29,6 +29,9 @@ type Server struct {
 	DSN string
 	// Port is the loopback TCP port it listens on.
 	Port int
+	// DataDir is the cluster's data directory, for tests that scan what
+	// the server wrote to disk.
+	DataDir string
 }
 
 // Start starts a server for t and stops it at t's cleanup.
@@ -93,7 +96,7 @@ func Start(t testing.TB) *Server {
 			t.Logf("pgtest: stop: %v\n%s", err, out)
 		}
 	})
-	return &Server{DSN: fmt.Sprintf("postgres://cofre:%s@127.0.0.1:%d/postgres?sslmode=disable", password, port), Port: port}
+	return &Server{DSN: fmt.Sprintf("postgres://cofre:%s@127.0.0.1:%d/postgres?sslmode=disable", password, port), Port: port, DataDir: data}
 }
 
 // binDir finds initdb, pg_ctl and postgres: Debian keeps them in
