@@ -610,6 +610,7 @@ func TestLauncherEnvironment(t *testing.T) {
 		{"relocated", map[string]string{"COFRE_CERT": "/run/w/cert.pem", "COFRE_KEY": "/run/w/key.pem", envFilesRoot: "/dev/shm/x"}, nil, "/dev/shm/x/run/w/cert.pem", "/dev/shm/x/run/w/key.pem", false, false, false},
 		{"not relocated", map[string]string{"COFRE_CERT": "/run/w/cert.pem"}, nil, "/run/w/cert.pem", "", false, false, false},
 		{"flags win", map[string]string{"COFRE_CERT": "/run/w/cert.pem", envFilesRoot: "/dev/shm/x"}, []string{"--cert", "/etc/c.pem"}, "/etc/c.pem", "", false, false, false},
+		{"dot-dot stays below the files root", map[string]string{"COFRE_CERT": "/../../etc/c.pem", envFilesRoot: "/dev/shm/x"}, nil, "/dev/shm/x/etc/c.pem", "", false, false, false},
 		{"relative path kept", map[string]string{"COFRE_CERT": "c.pem", envFilesRoot: "/dev/shm/x"}, nil, "c.pem", "", false, false, false},
 		{"pinned root", map[string]string{envPinnedRoot: string(rootPEM)}, nil, "", "", true, false, false},
 		{"pinned root not PEM", map[string]string{envPinnedRoot: "garbage"}, nil, "", "", false, true, false},

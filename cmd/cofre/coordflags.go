@@ -125,7 +125,7 @@ func (f *coordFlags) fromEnv(fl *pflag.FlagSet) error {
 			if flag == nil || !fromEnv[name] || !filepath.IsAbs(flag.Value.String()) {
 				continue
 			}
-			if err := fl.Set(name, filepath.Join(fr, flag.Value.String())); err != nil {
+			if err := fl.Set(name, underFilesRoot(fr, flag.Value.String())); err != nil {
 				errs = append(errs, err)
 			}
 		}

@@ -315,11 +315,25 @@ func readSparkSecret(path string) (string, error) {
 // workloadPath finds a path the policy names where the launcher put it:
 // below COFRE_FILES_ROOT when cofre run was given --files-root
 // (simulation only), else where it says.
+//
+// A path with nothing below the files root is the host image's own (a job
+// script, a jar) and is taken as it is.
 func workloadPath(p string) string {
 	if fr := os.Getenv(envFilesRoot); fr != "" && filepath.IsAbs(p) {
-		if _, err := os.Stat(filepath.Join(fr, p)); err == nil {
-			return filepath.Join(fr, p)
+		if q := underFilesRoot(fr, p); fileExists(q) {
+			return q
 		}
 	}
 	return p
+}
+
+// underFilesRoot is where the launcher put the policy's absolute path p
+// below root: "..", however spelled, stays inside root.
+func underFilesRoot(root, p string) string {
+	return filepath.Join(root, filepath.Clean("/"+p))
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
