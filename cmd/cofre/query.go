@@ -19,6 +19,7 @@ import (
 	"github.com/cofre-cc/cofre/analytics/delta"
 	"github.com/cofre-cc/cofre/analytics/engine"
 	"github.com/cofre-cc/cofre/analytics/output"
+	"github.com/cofre-cc/cofre/analytics/pme"
 	sealfuse "github.com/cofre-cc/cofre/sealfs/fuse"
 )
 
@@ -144,9 +145,7 @@ func runQuery(ctx context.Context, stdout, stderr io.Writer, f *queryFlags) erro
 
 	// Keys come from the coordinator only if some file needs one: a
 	// plaintext query needs no coordinator.
-	var factory interface {
-		DecryptionProperties(context.Context) *parquet.FileDecryptionProperties
-	}
+	var factory *pme.Factory
 	if f.coord.url != "" {
 		fac, err := kmsFactory(ctx, stderr, &f.coord, f.plaintextOK)
 		if err != nil {
@@ -187,9 +186,13 @@ func runQuery(ctx context.Context, stdout, stderr io.Writer, f *queryFlags) erro
 	if f.out != "" {
 		var wopts output.Options
 		if f.encryptOut {
-			fac, err := kmsFactory(ctx, stderr, &f.coord, false)
-			if err != nil {
-				return err
+			// The coordinator connected for reading serves writing too.
+			fac := factory
+			if fac == nil {
+				var err error
+				if fac, err = kmsFactory(ctx, stderr, &f.coord, false); err != nil {
+					return err
+				}
 			}
 			cfg, err := f.outPME.config(rr.Schema())
 			if err != nil {

@@ -5,6 +5,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -20,7 +21,7 @@ func TestAnalytics(t *testing.T) {
 	l := newLakeStack(t)
 	s := l.runStack
 	work := t.TempDir()
-	data, plain := filepath.Join(work, "taxi"), filepath.Join(work, "plain")
+	data, plain, report := filepath.Join(work, "taxi"), filepath.Join(work, "plain"), filepath.Join(work, "report.parquet")
 	const rows, seed = "300000", "7"
 	const q1 = "SELECT passenger_count, count(*) AS trips, round(sum(total_amount), 2) AS revenue, round(avg(fare_amount), 2) AS avg_fare FROM taxi GROUP BY passenger_count ORDER BY passenger_count NULLS LAST"
 	const fares = "fares_key:fare_amount,extra,mta_tax,tip_amount,tolls_amount,improvement_surcharge,total_amount,congestion_surcharge,Airport_fee"
@@ -29,6 +30,8 @@ func TestAnalytics(t *testing.T) {
 		{name: "query", grants: "trips_key, fares_key", args: []string{"query", "--quiet", "--table", "taxi=" + data, "--sql", q1}},
 		{name: "trips", grants: "trips_key", args: []string{"query", "--quiet", "--table", "taxi=" + data, "--sql", "SELECT count(*) AS n, count(DISTINCT PULocationID) AS zones FROM taxi"}},
 		{name: "fares", grants: "trips_key", args: []string{"query", "--quiet", "--table", "taxi=" + data, "--sql", "SELECT sum(total_amount) FROM taxi"}},
+		{name: "report", grants: "trips_key, fares_key", args: []string{"query", "--quiet", "--table", "taxi=" + data, "--sql", q1, "--out", report, "--encrypt-out", "--out-footer-key", "trips_key"}},
+		{name: "read-report", grants: "trips_key", args: []string{"query", "--quiet", "--table", "r=" + report, "--sql", "SELECT count(*) AS groups, sum(trips) AS trips FROM r"}},
 	}, "  trips_key: {kind: parquet-master-key}\n  fares_key: {kind: parquet-master-key}\n")
 	run := func(want int, svc string) string {
 		t.Helper()
@@ -58,6 +61,16 @@ func TestAnalytics(t *testing.T) {
 	got := run(0, "query")
 	if !strings.Contains(got, strings.TrimSpace(want)) {
 		t.Fatalf("encrypted query printed\n%s\nwant (plaintext)\n%s", got, want)
+	}
+
+	// A result written encrypted (--encrypt-out) is ciphertext on disk and
+	// reads back, through the KMS, as the aggregate it is.
+	run(0, "report")
+	if b, err := os.ReadFile(report); err != nil || !strings.HasSuffix(string(b), "PARE") || strings.Contains(string(b), "revenue") {
+		t.Fatalf("encrypted result: %v", err)
+	}
+	if out := run(0, "read-report"); !regexp.MustCompile(`(?m)^\s*8\s+` + rows + `\s*$`).MatchString(out) {
+		t.Errorf("reading the encrypted result: %s", out)
 	}
 
 	// Granted the trips key only: trip columns yes, fare columns no.
