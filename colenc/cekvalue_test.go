@@ -54,6 +54,9 @@ func mssqldbArtefact(t *testing.T, name string) []byte {
 	t.Helper()
 	dir := modCache()
 	if dir == "" {
+		if os.Getenv("COFRE_REQUIRE_MSSQL_VECTORS") != "" {
+			t.Fatal("go env GOMODCACHE failed")
+		}
 		t.Skip("go env GOMODCACHE failed")
 	}
 	b, err := os.ReadFile(filepath.Join(dir, mssqldbDir, name))

@@ -80,7 +80,7 @@ func (t *Table) encrypted() []string {
 	for c := range t.Encrypted {
 		cols = append(cols, c)
 	}
-	sortStrings(cols)
+	slices.Sort(cols)
 	return cols
 }
 
@@ -212,5 +212,3 @@ func Select(ctx context.Context, conn *pgx.Conn, t Table) ([]Row, error) {
 	}
 	return out, rs.Err()
 }
-
-func sortStrings(s []string) { slices.Sort(s) }
