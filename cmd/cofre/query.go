@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -19,7 +20,9 @@ import (
 	"github.com/cofre-cc/cofre/analytics/delta"
 	"github.com/cofre-cc/cofre/analytics/engine"
 	"github.com/cofre-cc/cofre/analytics/output"
+	"github.com/cofre-cc/cofre/analytics/pgout"
 	"github.com/cofre-cc/cofre/analytics/pme"
+	"github.com/cofre-cc/cofre/colenc/pgcol"
 	sealfuse "github.com/cofre-cc/cofre/sealfs/fuse"
 )
 
@@ -37,6 +40,16 @@ type queryFlags struct {
 	maxRows     int
 	quiet       bool
 	plaintextOK bool
+	pg          pgOutFlags
+}
+
+// pgOutFlags describe a PostgreSQL result (--out postgres://…?table=T).
+type pgOutFlags struct {
+	encrypt    []string
+	index      []string
+	rowKey     string
+	cmk, cek   string
+	allowPlain bool
 }
 
 func newQueryCmd() *cobra.Command {
@@ -56,7 +69,12 @@ is on a mounted sealfs volume: a query that does not fit in --memory-limit fails
 instead of writing plaintext.
 
 Results print as a table, or go to --out (.csv, .json, .ndjson, .parquet;
---encrypt-out encrypts a Parquet result with keys from the KMS).
+--encrypt-out encrypts a Parquet result with keys from the KMS), or to a new
+PostgreSQL table: --out 'postgres://USER@HOST/DB?sslmode=verify-full&table=T'
+with --encrypt-columns COL[:SCHEME],… (cofre-v2 by default, ae-deterministic
+or ae-randomized for Always Encrypted cells) and --cmk KEY, a KMS master key
+that wraps the table's column encryption key. Cells are encrypted here, before
+COPY: the database never holds a key or a plaintext of those columns.
 
 Exit status: 0 done, 1 refused (no key for this workload, tampered data), 2
 usage error, 3 coordinator unavailable.`,
@@ -78,6 +96,12 @@ usage error, 3 coordinator unavailable.`,
 	fl.IntVar(&f.workers, "workers", 0, "parallel Parquet readers (0: one per CPU)")
 	fl.IntVar(&f.maxRows, "max-rows", 40, "rows printed as a table")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
+	fl.StringSliceVar(&f.pg.encrypt, "encrypt-columns", nil, "with --out postgres://…: COL[:SCHEME] columns to encrypt (scheme cofre-v2, ae-deterministic or ae-randomized)")
+	fl.StringSliceVar(&f.pg.index, "index-columns", nil, "with --out postgres://…: cofre-v2 columns to give a blind index for equality lookups")
+	fl.StringVar(&f.pg.rowKey, "row-key", "", "with --out postgres://…: result column to use as the primary key (default: a generated row_id)")
+	fl.StringVar(&f.pg.cmk, "cmk", "", "with --out postgres://…: the KMS master key that wraps the column encryption key")
+	fl.StringVar(&f.pg.cek, "cek", "", "with --out postgres://…: the column encryption key's name (default: the table's)")
+	fl.BoolVar(&f.pg.allowPlain, "allow-plaintext-transport", false, "with --out postgres://…: allow a non-loopback database without sslmode=verify-full or verify-ca")
 	fl.BoolVar(&f.plaintextOK, "allow-plaintext", false, "with a KMS, also read files that are not encrypted (refused by default: a plaintext file in an encrypted table is a mistake or an attack)")
 	return cmd
 }
@@ -89,7 +113,21 @@ func runQuery(ctx context.Context, stdout, stderr io.Writer, f *queryFlags) erro
 	if len(f.tables) == 0 {
 		return usagef("--table is required")
 	}
-	if f.out != "" {
+	var pgOut *pgout.Options
+	var dbURL string
+	switch {
+	case isPostgresURL(f.out):
+		opts, u, err := f.pg.options(f.out)
+		if err != nil {
+			return err
+		}
+		if f.coord.url == "" {
+			return usagef("--out postgres://…: encrypted columns need the coordinator's KMS: run under cofre run, or give --coordinator and --cert")
+		}
+		pgOut, dbURL = opts, u
+	case len(f.pg.encrypt) > 0 || f.pg.cmk != "":
+		return usagef("--encrypt-columns and --cmk need --out postgres://…")
+	case f.out != "":
 		if _, err := output.FormatForPath(f.out); err != nil {
 			return usageError{err}
 		}
@@ -183,6 +221,23 @@ func runQuery(ctx context.Context, stdout, stderr io.Writer, f *queryFlags) erro
 		return queryError(stderr, err, factory != nil)
 	}
 	defer rr.Release()
+	if pgOut != nil {
+		db, err := connectDB(ctx, dbURL, f.pg.allowPlain)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		c, err := f.coord.connect(ctx, stderr)
+		if err != nil {
+			return err
+		}
+		n, err := pgout.Write(ctx, db, &pgcol.CoordinatorKMS{C: c}, rr, *pgOut)
+		if err != nil {
+			return colencError(stderr, queryError(stderr, err, factory != nil))
+		}
+		fmt.Fprintf(stderr, "%d rows written to table %s in %.2f s (%d columns encrypted)\n", n, pgOut.Table, time.Since(began).Seconds(), len(pgOut.Encrypt))
+		return nil
+	}
 	if f.out != "" {
 		var wopts output.Options
 		if f.encryptOut {
@@ -343,4 +398,42 @@ func regularFile(p string) error {
 		return fmt.Errorf("--table: %s: %w", p, errNotRegular)
 	}
 	return nil
+}
+
+func isPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+// options parses the PostgreSQL output: the table comes from the URL's
+// table parameter, which is removed from the URL the driver sees.
+func (f *pgOutFlags) options(out string) (*pgout.Options, string, error) {
+	u, err := url.Parse(out)
+	if err != nil {
+		return nil, "", usagef("--out: %v", err)
+	}
+	q := u.Query()
+	table := q.Get("table")
+	if table == "" {
+		return nil, "", usagef("--out %s: add ?table=NAME", u.Redacted())
+	}
+	q.Del("table")
+	u.RawQuery = q.Encode()
+	if len(f.encrypt) == 0 {
+		return nil, "", usagef("--out postgres://…: --encrypt-columns is required (a result table with no encrypted column is a plain export: use a file)")
+	}
+	if f.cmk == "" {
+		return nil, "", usagef("--out postgres://…: --cmk is required")
+	}
+	opts := &pgout.Options{Table: table, RowKey: f.rowKey, CMK: f.cmk, CEK: f.cek, Index: f.index, Encrypt: map[string]pgcol.Scheme{}}
+	for _, spec := range f.encrypt {
+		col, scheme, _ := strings.Cut(spec, ":")
+		if scheme == "" {
+			scheme = string(pgcol.SchemeV2)
+		}
+		opts.Encrypt[col] = pgcol.Scheme(scheme)
+	}
+	if err := checkDBURL(u.String(), f.allowPlain); err != nil {
+		return nil, "", usageError{err}
+	}
+	return opts, u.String(), nil
 }
