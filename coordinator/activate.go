@@ -39,6 +39,13 @@ type instanceRecord struct {
 	// evidence, by then (MaxInstanceLife, or earlier if its appraisal
 	// leaned on a toleration that expires sooner).
 	Deadline time.Time `json:"deadline"`
+	// Submods is the appraisal of its activation, as the activation
+	// token's submods claim (token.MarshalSubmods): further tokens for the
+	// instance (WorkloadToken) carry it unchanged. Bounded by
+	// token.MaxTokenSize, since the activation token holding it was; in
+	// practice 1–8 KiB. Absent in records of instances activated before
+	// workload tokens existed: those activate again.
+	Submods json.RawMessage `json:"submods,omitempty"`
 }
 
 // workloadTEEs are the TEEs whose evidence may be an activation's main
@@ -244,9 +251,14 @@ func (c *Coordinator) activate(ctx context.Context, req *api.ActivateRequest, ev
 		c.log.Error("issue workload token", "err", err)
 		return nil, errInternal
 	}
+	storedSubmods, err := token.MarshalSubmods(submods)
+	if err != nil {
+		c.log.Error("encode workload appraisal", "err", err)
+		return nil, errInternal
+	}
 
 	// Last, the instance slot: counted and taken in one transaction.
-	rec := instanceRecord{Service: req.Service, Version: l.m.Version, Expires: leaf.NotAfter, Serial: ev.Serial, Deadline: deadline}
+	rec := instanceRecord{Service: req.Service, Version: l.m.Version, Expires: leaf.NotAfter, Serial: ev.Serial, Deadline: deadline, Submods: storedSubmods}
 	if err := c.admit(l.m.Name, instance, rec, svc.MaxInstances, now); err != nil {
 		return nil, err
 	}

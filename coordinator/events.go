@@ -22,6 +22,7 @@ const (
 	EventRecovered      = "recovered"        // a manifest was unlocked by recovery
 	EventAuditRead      = "audit_read"       // a user read the audit log
 	EventAuthzRefused   = "authorization"    // a user or workload was refused
+	EventWorkloadToken  = "workload_token"   // a live instance asked for a token for another key
 )
 
 // Event is one audit log line's content. It never holds a secret, a
@@ -51,6 +52,8 @@ type Event struct {
 	Op             string   `json:"op,omitempty"`  // KMS operation
 	Key            string   `json:"key,omitempty"` // KMS master key name
 	Holder         string   `json:"holder,omitempty"`
+	KeySHA256      string   `json:"key_sha256,omitempty"`     // of the SPKI (DER) a workload token binds, hex
+	RuntimeSHA256  string   `json:"runtime_sha256,omitempty"` // of a workload token's runtime claims as JSON, hex: the claims may be 10 KiB
 	Remote         string   `json:"remote,omitempty"`
 }
 

@@ -23,4 +23,10 @@ const (
 	// maxAuditPageBytes bounds one audit read in bytes: lines are bounded
 	// (names are clipped) but a page is held in memory before it is sent.
 	maxAuditPageBytes = 16 << 20
+	// minTokenNonce and maxTokenNonce bound the nonce a workload passes
+	// into a workload token: EAT's eat_nonce bounds (RFC 9711 §4.1), which
+	// token.Issue enforces too; checked here first so that a bad nonce is
+	// the caller's 400, not an issuing failure.
+	minTokenNonce = 8
+	maxTokenNonce = 64
 )

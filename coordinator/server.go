@@ -124,6 +124,13 @@ func (c *Coordinator) Handler() http.Handler {
 		defer clear(s.Share)
 		return reply(w)(c.SubmitShare(r.Context(), r.PathValue("name"), &s))
 	})
+	route("POST "+api.PathWorkloadToken, "workload_token", func(w http.ResponseWriter, r *http.Request) error {
+		var req api.WorkloadTokenRequest
+		if err := decode(r, &req); err != nil {
+			return err
+		}
+		return reply(w)(c.WorkloadToken(r.Context(), &req, peerChain(r)))
+	})
 	route("GET "+api.PathVolumes+"{volume}/root", "volume_root_get", func(w http.ResponseWriter, r *http.Request) error {
 		return reply(w)(c.VolumeRoot(r.Context(), r.PathValue("volume"), peerChain(r)))
 	})

@@ -76,6 +76,14 @@ type Claims struct {
 	Submods map[string]Submod
 	// Confirmation is the key the token is bound to (cnf), or nil.
 	Confirmation *Confirmation
+	// Runtime are claims the attested workload makes about itself after it
+	// started, e.g. the models an inference service loaded (name →
+	// SHA-256), in the cofre.runtime claim. They are SELF-REPORTED: the
+	// issuer checked who reports them (the attested instance, by its
+	// certificate) and their bounds (CheckRuntime), NOT their truth; they
+	// are as trustworthy as the measured code that reports them. Nil or
+	// empty: no claim.
+	Runtime map[string]string
 	// Draft marks a dry run under a draft policy: every verifier refuses it.
 	Draft bool
 	// Profile selects extra claim names on issue; on verify it reports

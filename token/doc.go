@@ -30,13 +30,16 @@
 // ("tag:github.com,2023:veraison/ear"), eat_nonce (base64url), ear.verifier-id,
 // submods (cpu0 always, gpu0…: ear.status, ear.trustworthiness-vector,
 // ear.appraisal-policy-id, cofre.claims, cofre.reasons), cnf, cofre.tee,
-// cofre.simulation, cofre.draft, and with ProfileMAA Azure Attestation's
-// x-ms-* names. Header: alg, kid (RFC 7638 thumbprint), typ "JWT".
+// cofre.simulation, cofre.draft, cofre.runtime (optional: a workload's
+// self-reported runtime claims, name → value, bounded by CheckRuntime), and
+// with ProfileMAA Azure Attestation's x-ms-* names. Header: alg, kid (RFC
+// 7638 thumbprint), typ "JWT".
 //
 // What this package does not do: verify or appraise evidence (packages
 // attest and appraise do, before Issue); revoke a token before its exp
 // (tokens are short-lived instead); check submodules other than cpu0 against
 // expected measurements; encrypt tokens (they are signed, not secret, and
-// carry no secrets); store keys (KeySet.MarshalBinary is plaintext: the
+// carry no secrets); vouch for runtime claims (cofre.runtime is what the
+// attested workload says of itself, checked for bounds only); store keys (KeySet.MarshalBinary is plaintext: the
 // caller seals it); fetch OpenID metadata (RemoteJWKS takes the jwks_uri).
 package token

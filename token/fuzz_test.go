@@ -112,6 +112,36 @@ func roundTrip(t *testing.T, c *Claims) {
 	}
 }
 
+// FuzzParseSubmods: what ParseSubmods accepts and MarshalSubmods can
+// write must read back to the same bytes.
+func FuzzParseSubmods(f *testing.F) {
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		subs, err := ParseSubmods(b)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("error %v, want ErrMalformed", err)
+			}
+			return
+		}
+		if subs[PrimarySubmod].Claims == nil {
+			t.Fatalf("accepted submods without cpu0 claims: %s", b)
+		}
+		enc1, err := MarshalSubmods(subs)
+		if err != nil {
+			return // parsed but not issuable (a simulated TEE rated affirming…)
+		}
+		again, err := ParseSubmods(enc1)
+		if err != nil {
+			t.Fatalf("marshalled submods do not parse: %v\n%s", err, enc1)
+		}
+		enc2, err := MarshalSubmods(again)
+		if err != nil || !bytes.Equal(enc1, enc2) {
+			t.Fatalf("parse-marshal is not stable: %v\n%s\n%s", err, enc1, enc2)
+		}
+	})
+}
+
 func FuzzStaticJWKS(f *testing.F) {
 	f.Add([]byte(`{"keys":[]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -130,7 +160,7 @@ func FuzzStaticJWKS(f *testing.F) {
 // TestWriteFuzzCorpus regenerates the seed corpora under -update-corpus;
 // otherwise it checks that every corpus is there and not empty.
 func TestWriteFuzzCorpus(t *testing.T) {
-	targets := []string{"FuzzVerify", "FuzzParseUnverified", "FuzzDecodePayload", "FuzzStaticJWKS"}
+	targets := []string{"FuzzVerify", "FuzzParseUnverified", "FuzzDecodePayload", "FuzzStaticJWKS", "FuzzParseSubmods"}
 	if !*updateCorpus {
 		for _, name := range targets {
 			files, _ := filepath.Glob(filepath.Join("testdata", "fuzz", name, "*"))
@@ -157,6 +187,8 @@ func TestWriteFuzzCorpus(t *testing.T) {
 	maa.Profile = ProfileMAA
 	cert, _ := selfSigned(t, "workload")
 	maa.Confirmation = ConfirmationForCertificate(cert)
+	withRuntime := testClaims()
+	withRuntime.Runtime = testRuntime()
 	good := mustIssue(t, ks, testClaims())
 	payload := mustJSON(t, payloadMap(t, testClaims()))
 	parts := strings.Split(good, ".")
@@ -164,6 +196,8 @@ func TestWriteFuzzCorpus(t *testing.T) {
 		"genuine_snp":     good,
 		"genuine_sim":     mustIssue(t, ks, testSimClaims()),
 		"genuine_maa":     mustIssue(t, ks, maa),
+		"genuine_runtime": mustIssue(t, ks, withRuntime),
+		"runtime_dup":     signRaw(t, ks, testHeader(ks, nil), strings.Replace(payload, `{`, `{"cofre.runtime":{"m":"a","m":"b"},`, 1)),
 		"alg_none":        b64.EncodeToString([]byte(testHeader(ks, map[string]any{"alg": "none"}))) + "." + parts[1] + ".",
 		"alg_hs256":       b64.EncodeToString([]byte(testHeader(ks, map[string]any{"alg": "HS256"}))) + "." + parts[1] + "." + parts[2],
 		"signature_flip":  tamper(good, 2, 20),
@@ -175,6 +209,8 @@ func TestWriteFuzzCorpus(t *testing.T) {
 		"sim":           mustJSON(t, payloadMap(t, testSimClaims())),
 		"maa":           mustJSON(t, payloadMap(t, maa)),
 		"gpu":           mustJSON(t, payloadMap(t, withGPU(testClaims()))),
+		"runtime":       mustJSON(t, payloadMap(t, withRuntime)),
+		"runtime_bad":   strings.Replace(payload, `{`, `{"cofre.runtime":{"m":1,"n\u0007":"v","o":"`+strings.Repeat("v", 257)+`"},`, 1),
 		"case_variant":  strings.Replace(payload, `{`, `{"ISS":"x",`, 1),
 		"empty_submods": `{"iss":"a","iat":1,"exp":2,"eat_profile":"tag:github.com,2023:veraison/ear","ear.verifier-id":{"developer":"d","build":"b"},"submods":{},"cofre.tee":"sim"}`,
 	}
@@ -205,6 +241,14 @@ func TestWriteFuzzCorpus(t *testing.T) {
 	write("FuzzParseUnverified", tokens, false)
 	write("FuzzDecodePayload", payloads, true)
 	write("FuzzStaticJWKS", jwksSeeds, true)
+	submods := map[string]string{
+		"snp":   mustJSON(t, payloadMap(t, testClaims())["submods"]),
+		"sim":   mustJSON(t, payloadMap(t, testSimClaims())["submods"]),
+		"gpu":   mustJSON(t, payloadMap(t, withGPU(testClaims()))["submods"]),
+		"empty": `{}`,
+		"dup":   `{"cpu0":{},"cpu0":{}}`,
+	}
+	write("FuzzParseSubmods", submods, true)
 }
 
 func withGPU(c *Claims) *Claims {
@@ -219,7 +263,7 @@ func withGPU(c *Claims) *Claims {
 // keeps reaching the claim checks.
 func TestFuzzSeedsVerify(t *testing.T) {
 	opts := fuzzOptions(t)
-	for _, name := range []string{"genuine_snp", "genuine_sim", "genuine_maa"} {
+	for _, name := range []string{"genuine_snp", "genuine_sim", "genuine_maa", "genuine_runtime"} {
 		b, err := os.ReadFile(filepath.Join("testdata", "fuzz", "FuzzVerify", name))
 		if err != nil {
 			t.Fatal(err)

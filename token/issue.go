@@ -3,6 +3,8 @@ package token
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/veraison/ear"
@@ -29,7 +31,8 @@ func NewIssuer(keys *KeySet) *Issuer {
 // after it, no cpu0 submodule, a submodule without claims or with an
 // invalid status or TEE, a nonce outside 8..64 bytes, a cnf that is not
 // exactly one public key or certificate thumbprint (a private key in the
-// runtime data is never published), and a token larger than MaxTokenSize.
+// runtime data is never published), runtime claims outside CheckRuntime's
+// bounds (wrapping ErrRuntime), and a token larger than MaxTokenSize.
 // It also refuses a simulated submodule rated "affirming": appraisal caps
 // simulation at "warning", and the issuer enforces it again.
 func (i *Issuer) Issue(c *Claims) (string, error) {
@@ -96,14 +99,36 @@ func validateClaims(c *Claims) error {
 	if c.Profile != ProfileEAR && c.Profile != ProfileMAA {
 		fail("invalid profile %v", c.Profile)
 	}
-	if len(c.Submods) == 0 || len(c.Submods) > maxSubmods {
-		fail("%d submodules, want 1 to %d", len(c.Submods), maxSubmods)
+	errs = append(errs, validateSubmods(c.Submods)...)
+	if c.Confirmation != nil {
+		if err := c.Confirmation.validate(); err != nil {
+			fail("cnf: %w", err)
+		}
 	}
-	if _, ok := c.Submods[PrimarySubmod]; !ok {
+	if err := CheckRuntime(c.Runtime); err != nil {
+		fail("%s: %w", claimRuntime, err)
+	}
+	return errors.Join(errs...)
+}
+
+func validTEE(t attest.TEE) bool {
+	p, err := attest.ParseTEE(t.String())
+	return err == nil && p == t
+}
+
+// validateSubmods checks what Issue requires of the submodules, reporting
+// every problem.
+func validateSubmods(subs map[string]Submod) []error {
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if len(subs) == 0 || len(subs) > maxSubmods {
+		fail("%d submodules, want 1 to %d", len(subs), maxSubmods)
+	}
+	if _, ok := subs[PrimarySubmod]; !ok {
 		fail("no %s submodule", PrimarySubmod)
 	}
-	for _, name := range c.SubmodNames() {
-		s := c.Submods[name]
+	for _, name := range slices.Sorted(maps.Keys(subs)) {
+		s := subs[name]
 		if err := checkSubmodName(name); err != nil {
 			errs = append(errs, err)
 		}
@@ -122,15 +147,5 @@ func validateClaims(c *Claims) error {
 			fail("submodule %s: simulated TEE rated affirming (simulation is capped at warning)", name)
 		}
 	}
-	if c.Confirmation != nil {
-		if err := c.Confirmation.validate(); err != nil {
-			fail("cnf: %w", err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func validTEE(t attest.TEE) bool {
-	p, err := attest.ParseTEE(t.String())
-	return err == nil && p == t
+	return errs
 }

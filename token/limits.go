@@ -43,6 +43,19 @@ const (
 	maxConfirmationRSABits = 8192
 )
 
+// maxRuntimeEntries, maxRuntimeName and maxRuntimeValue bound the
+// cofre.runtime claim (CheckRuntime). The claim is what a workload says of
+// itself (the models it loaded: name → SHA-256, 64 hex digits), so it must
+// not let a workload grow the token, or what relying parties display and
+// log, without end: 32 entries of at most 64 + 256 bytes stay near 10 KiB,
+// far under MaxTokenSize, and leave room for a digest with an algorithm
+// prefix ("sha384:…", 103 bytes) or a short version string.
+const (
+	maxRuntimeEntries = 32
+	maxRuntimeName    = 64
+	maxRuntimeValue   = 256
+)
+
 // maxAudiences bounds the aud array.
 const maxAudiences = 16
 

@@ -30,6 +30,7 @@ const (
 	claimTEE        = "cofre.tee"
 	claimSimulation = "cofre.simulation"
 	claimDraft      = "cofre.draft"
+	claimRuntime    = "cofre.runtime"
 
 	submodStatus   = "ear.status"
 	submodVector   = "ear.trustworthiness-vector"
@@ -92,6 +93,9 @@ func encodePayload(c *Claims) ([]byte, error) {
 		} else {
 			p[claimCnf] = map[string]string{cnfX5tS256: cf.X5tS256}
 		}
+	}
+	if len(c.Runtime) > 0 {
+		p[claimRuntime] = c.Runtime
 	}
 	if c.Profile == ProfileMAA {
 		for k, v := range maaClaims(c) {
@@ -166,6 +170,9 @@ func decodePayload(b []byte) (*payload, error) {
 			r.fail(malformed(claimCnf, err))
 		}
 		c.Confirmation = cf
+	}
+	if raw, ok := r.obj(claimRuntime, false); ok {
+		c.Runtime = r.runtime(raw)
 	}
 	tee := r.str(claimTEE, true)
 	sim := r.boolean(claimSimulation)

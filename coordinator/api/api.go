@@ -7,6 +7,7 @@
 package api
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/cofre-cc/cofre/attest"
@@ -24,12 +25,13 @@ const (
 	PathKMSWrap           = "/v1/kms/wrap"           // POST, workload mTLS
 	PathKMSUnwrap         = "/v1/kms/unwrap"         // POST, workload mTLS
 	PathKMSGenerate       = "/v1/kms/generate-data-key"
-	PathManifests         = "/v1/manifests/" // + {name}, {name}/log, {name}/secrets/{secret}
-	PathAudit             = "/v1/audit"      // GET ?from=<seq>, user mTLS with an audit role
-	PathAuditHead         = "/v1/audit/head" // GET
-	PathRecovery          = "/v1/recovery"   // GET; /v1/recovery/{manifest} GET, POST
-	PathJWKS              = "/v1/certs"      // workload token keys
-	PathVolumes           = "/v1/volumes/"   // + {name}/root: GET, PUT; workload mTLS
+	PathManifests         = "/v1/manifests/"     // + {name}, {name}/log, {name}/secrets/{secret}
+	PathAudit             = "/v1/audit"          // GET ?from=<seq>, user mTLS with an audit role
+	PathAuditHead         = "/v1/audit/head"     // GET
+	PathRecovery          = "/v1/recovery"       // GET; /v1/recovery/{manifest} GET, POST
+	PathJWKS              = "/v1/certs"          // workload token keys
+	PathVolumes           = "/v1/volumes/"       // + {name}/root: GET, PUT; workload mTLS
+	PathWorkloadToken     = "/v1/workload/token" // POST, workload mTLS
 	PathOpenIDMetadata    = "/.well-known/openid-configuration"
 	MaxRequestBody        = 1 << 20 // bytes; manifests and evidence fit well below
 	NonceQueryParam       = "nonce"
@@ -168,6 +170,38 @@ type RenewResponse struct {
 	Certificate []byte    `json:"certificate"`
 	Chain       [][]byte  `json:"chain"`
 	Expires     time.Time `json:"expires"`
+}
+
+// WorkloadTokenRequest asks for a further token for the instance named by
+// the client certificate: the appraisal of its activation, bound (cnf) to
+// another key the instance holds, with runtime claims it reports.
+type WorkloadTokenRequest struct {
+	// PublicKey is the public JWK to bind the token to, e.g. the X25519
+	// or P-256 key relying parties HPKE-encrypt to. Only public members
+	// (kty, crv, x, y, n, e, kid, alg, use, key_ops); ECDSA or ECDH on
+	// P-256 or P-384, X25519, Ed25519, or RSA of 2048 to 8192 bits; not
+	// the certificate's own key. The token carries it rebuilt from the key
+	// alone (no kid, alg, use).
+	PublicKey json.RawMessage `json:"public_key"`
+	// Runtime are claims the instance makes about itself (name → value,
+	// e.g. model name → SHA-256), copied into the token's cofre.runtime
+	// claim as SELF-REPORTED: the coordinator checks their bounds (at most
+	// 32 entries; names 1 to 64 bytes of printable ASCII without spaces;
+	// values at most 256 bytes of printable ASCII), not their truth.
+	// Optional.
+	Runtime map[string]string `json:"runtime,omitempty"`
+	// Nonce is a relying party's challenge for the token's eat_nonce,
+	// 8 to 64 bytes. Optional.
+	Nonce []byte `json:"nonce,omitempty"`
+}
+
+// WorkloadTokenResponse carries the token.
+type WorkloadTokenResponse struct {
+	// Token is an EAR JWT verifiable with the coordinator's JWKS.
+	Token string `json:"token"`
+	// Expires is the token's exp: the earliest of the token lifetime, the
+	// certificate's expiry and the instance's deadline.
+	Expires time.Time `json:"expires"`
 }
 
 // KMSRequest names a master key of the caller's manifest (a

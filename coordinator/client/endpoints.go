@@ -2,12 +2,16 @@ package client
 
 import (
 	"context"
+	"crypto"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 
 	"github.com/cofre-cc/cofre/coordinator/api"
+	"github.com/cofre-cc/cofre/token"
 )
 
 // Status returns the coordinator's status (GET /v1/status).
@@ -35,6 +39,34 @@ func (c *Client) Activate(ctx context.Context, req *api.ActivateRequest) (*api.A
 func (c *Client) Renew(ctx context.Context, csr []byte) (*api.RenewResponse, error) {
 	var out api.RenewResponse
 	return &out, c.call(ctx, http.MethodPost, api.PathRenew, nil, &api.RenewRequest{CSR: csr}, &out)
+}
+
+// WorkloadToken asks for a further token for the instance that
+// Options.Certificate names (POST /v1/workload/token): the appraisal of its
+// activation, bound (cnf jwk) to pub, a public key the instance made for
+// another use than TLS, such as the X25519 or P-256 *ecdh.PublicKey that
+// relying parties HPKE-encrypt to. runtime (optional) are claims the
+// instance reports about itself, e.g. model name → SHA-256; the token
+// carries them as self-reported (cofre.runtime). nonce (optional, 8 to 64
+// bytes) is a relying party's challenge, for the token's eat_nonce.
+//
+// pub must be a public key of a type and size token.ConfirmationForKey
+// allows; the request carries its public JWK only. The token is returned as
+// the coordinator sent it: relying parties verify it (token.Verify against
+// the coordinator's JWKS).
+func (c *Client) WorkloadToken(ctx context.Context, pub crypto.PublicKey, runtime map[string]string, nonce []byte) (string, error) {
+	cf, err := token.ConfirmationForKey(pub)
+	if err != nil {
+		return "", fmt.Errorf("client: workload token: %w", err)
+	}
+	var out api.WorkloadTokenResponse
+	if err := c.call(ctx, http.MethodPost, api.PathWorkloadToken, nil, &api.WorkloadTokenRequest{PublicKey: cf.JWK, Runtime: runtime, Nonce: nonce}, &out); err != nil {
+		return "", err
+	}
+	if out.Token == "" {
+		return "", errors.New("client: workload token: the coordinator answered without a token")
+	}
+	return out.Token, nil
 }
 
 // Wrap wraps plaintext (at most 4096 bytes) under the master key named key
