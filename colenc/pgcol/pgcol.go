@@ -303,6 +303,9 @@ func Describe(ctx context.Context, db *pgxpool.Pool, table string) (Table, error
 		if strings.HasSuffix(name, "_bidx") {
 			continue
 		}
+		if sqlType == "timestamp with time zone" {
+			sqlType = string(Timestamptz) // format_type's long spelling
+		}
 		c := Column{Name: name, Type: Type(sqlType), Scheme: Scheme(scheme), CEK: cek, Index: indexed}
 		if scheme != "" {
 			c.Type = Type(dataType)
