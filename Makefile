@@ -11,7 +11,7 @@ BIN         := bin/cofre
 TAGS        := duckdb_arrow
 export GOFLAGS := -tags=$(TAGS)
 
-.PHONY: all build demo demo-platform test lint fmt-check vet staticcheck openapi unit e2e fuzz bench clean
+.PHONY: all build demo demo-platform test lint fmt-check vet staticcheck openapi unit e2e fuzz bench clean onnxruntime
 
 all: build
 
@@ -49,10 +49,18 @@ vet:
 staticcheck:
 	$(GO) run $(STATICCHECK) -tags $(TAGS) ./...
 
-unit:
+unit: onnxruntime
 	$(GO) test -race -count=1 ./...
 
-e2e: build spark-kms delta-jars
+# ONNX Runtime's shared library for cofre infer, from the npm registry
+# (onnxruntime-node 1.24.3), sha256-pinned; never fetched at run time.
+ORT_LIB := bin/onnxruntime/libonnxruntime.so.1
+export COFRE_ONNXRUNTIME_LIB := $(CURDIR)/$(ORT_LIB)
+onnxruntime: $(ORT_LIB)
+$(ORT_LIB): scripts/fetch-onnxruntime.sh
+	scripts/fetch-onnxruntime.sh bin/onnxruntime
+
+e2e: build spark-kms delta-jars onnxruntime
 	COFRE_BIN=$(CURDIR)/$(BIN) COFRE_SPARK_KMS_JAR=$(CURDIR)/$(SPARK_KMS_JAR) \
 		COFRE_DELTA_JARS=$(CURDIR)/$(DELTA_DIR)/delta-spark_2.12-$(DELTA_VERSION).jar,$(CURDIR)/$(DELTA_DIR)/delta-storage-$(DELTA_VERSION).jar \
 		$(GO) test -count=1 -tags e2e,$(TAGS) ./test/e2e/...
