@@ -188,6 +188,9 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, f runFlags, args []st
 	if f.filesRoot != "" {
 		extra[envFilesRoot] = f.filesRoot
 	}
+	if f.tokenFile != "" {
+		extra[envTokenFile] = f.tokenFile
+	}
 	// The program is checked before any secret is written.
 	prog, err := w.Program(m, extra)
 	if err != nil {

@@ -98,6 +98,11 @@ func (l *lakeStack) run(want int, manifest, svc string) string {
 	return l.cofre(want, l.runEnvFor(manifest, svc, svc), "run", "--supervise", "--", l.bin)
 }
 
+// tokenFile is where cofre run writes an instance's workload token.
+func (l *lakeStack) tokenFile(instance string) string {
+	return filepath.Join(l.shm, instance+".token")
+}
+
 // runEnvFor is cofre run's environment for one instance of a service:
 // instance names its memory-backed files and its volumes' backing store.
 func (l *lakeStack) runEnvFor(manifest, svc, instance string) []string {
@@ -109,6 +114,7 @@ func (l *lakeStack) runEnvFor(manifest, svc, instance string) []string {
 		"COFRE_RUN_SERVICE=" + svc,
 		"COFRE_RUN_AGENT=" + l.agent.addr,
 		"COFRE_RUN_FILES_ROOT=" + filepath.Join(l.shm, instance),
+		"COFRE_RUN_TOKEN_FILE=" + l.tokenFile(instance),
 		"COFRE_RUN_VOLUME_DIR=spark-local=" + filepath.Join(l.state, "volumes", instance),
 	}
 }
