@@ -7,6 +7,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
+	"hash"
+	"sync"
 	"unicode/utf16"
 )
 
@@ -47,6 +49,9 @@ type AEAD struct {
 	block  cipher.Block
 	macKey [32]byte
 	ivKey  [32]byte
+	// macs and ivs pool keyed HMAC states: hmac.New hashes the key's
+	// inner and outer pads every time, as much work as a short cell's MAC.
+	macs, ivs sync.Pool
 }
 
 // NewAEAD derives the encryption, MAC and IV keys from a 32-byte column
@@ -60,7 +65,10 @@ func NewAEAD(cek []byte) (*AEAD, error) {
 	if err != nil {
 		return nil, fmt.Errorf("colenc: always encrypted cek: %w", err)
 	}
-	return &AEAD{block: block, macKey: macKey, ivKey: ivKey}, nil
+	a := &AEAD{block: block, macKey: macKey, ivKey: ivKey}
+	a.macs.New = func() any { return hmac.New(sha256.New, a.macKey[:]) }
+	a.ivs.New = func() any { return hmac.New(sha256.New, a.ivKey[:]) }
+	return a, nil
 }
 
 func aeDeriveKeys(cek []byte) (enc, mac, iv [32]byte) {
@@ -94,9 +102,12 @@ func (a *AEAD) Encrypt(plaintext []byte, deterministic bool) ([]byte, error) {
 	}
 	var iv [aeIVSize]byte
 	if deterministic {
-		h := hmac.New(sha256.New, a.ivKey[:])
+		h := a.ivs.Get().(hash.Hash)
+		h.Reset()
 		h.Write(plaintext)
-		copy(iv[:], h.Sum(nil))
+		var sum [sha256.Size]byte
+		copy(iv[:], h.Sum(sum[:0]))
+		a.ivs.Put(h)
 	} else {
 		// A CBC IV must be unpredictable; crypto/rand never fails in Go 1.24+.
 		rand.Read(iv[:])
@@ -123,7 +134,9 @@ func (a *AEAD) encryptWithIV(plaintext []byte, iv [aeIVSize]byte) []byte {
 }
 
 func (a *AEAD) mac(iv, ct []byte) []byte {
-	h := hmac.New(sha256.New, a.macKey[:])
+	h := a.macs.Get().(hash.Hash)
+	defer a.macs.Put(h)
+	h.Reset()
 	h.Write([]byte{aeVersion})
 	h.Write(iv)
 	h.Write(ct)
