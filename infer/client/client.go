@@ -54,6 +54,10 @@ type Options struct {
 	Plaintext bool
 	// Timeout bounds each request (default 60 s).
 	Timeout time.Duration
+	// AttestationPath is where the service serves its tokens (default
+	// service.PathAttestation); the care API serves them at
+	// /api/attestation.
+	AttestationPath string
 }
 
 // Attested is what the client verified about the service.
@@ -90,6 +94,9 @@ func New(opts Options) (*Client, error) {
 	}
 	if opts.Timeout == 0 {
 		opts.Timeout = time.Minute
+	}
+	if opts.AttestationPath == "" {
+		opts.AttestationPath = service.PathAttestation
 	}
 	c := &Client{opts: opts}
 	c.http = &http.Client{
@@ -138,7 +145,7 @@ func (c *Client) Attest(ctx context.Context) (*Attested, error) {
 	c.pinned = nil
 	c.mu.Unlock()
 	c.http.CloseIdleConnections()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.opts.URL+service.PathAttestation, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.opts.URL+c.opts.AttestationPath, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -199,6 +206,11 @@ func measurement(c *token.Claims) string {
 	}
 	return ""
 }
+
+// HTTPClient returns the client's HTTP client, which presents the caller's
+// certificate and, once Attest succeeded, connects only to the attested
+// TLS key: for other requests to the same service.
+func (c *Client) HTTPClient() *http.Client { return c.http }
 
 // APIError is a refusal or error the service answered with.
 type APIError struct {
