@@ -52,7 +52,7 @@ func Write(ctx context.Context, db *pgxpool.Pool, kms pgcol.KMS, rr array.Record
 	if err := pgcol.Init(ctx, db); err != nil {
 		return 0, err
 	}
-	if err := pgcol.CreateCMK(ctx, db, opts.CMK, opts.CMK); err != nil {
+	if err := pgcol.CreateCMK(ctx, db, opts.CMK); err != nil {
 		return 0, err
 	}
 	h, err := pgcol.Create(ctx, db, kms, t, pgcol.CreateOptions{CMK: opts.CMK})

@@ -128,7 +128,7 @@ func copyBench(dsn string, n, runs int) {
 	must(err)
 	kms := memKMS{m}
 	must(pgcol.Init(ctx, db))
-	must(pgcol.CreateCMK(ctx, db, "bench", "bench"))
+	must(pgcol.CreateCMK(ctx, db, "bench"))
 
 	plainRows := make([][]any, n)
 	encRows := make([]pgcol.Row, n)

@@ -123,7 +123,7 @@ secret of the policy). The database never sees the key itself.`,
 			if err := pgcol.Init(ctx, db); err != nil {
 				return err
 			}
-			if err := pgcol.CreateCMK(ctx, db, f.cmk, f.cmk); err != nil {
+			if err := pgcol.CreateCMK(ctx, db, f.cmk); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "column master key %s recorded (provider %s)\n", f.cmk, pgcol.ProviderKMS)

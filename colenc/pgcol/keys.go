@@ -7,11 +7,10 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
+	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cofre-cc/cofre/colenc"
@@ -99,25 +98,18 @@ func Init(ctx context.Context, db *pgxpool.Pool) error {
 	return nil
 }
 
-// CreateCMK records a column master key held by the KMS under keyName.
-// It is idempotent for the same name and key.
-func CreateCMK(ctx context.Context, db *pgxpool.Pool, name, keyName string) error {
+// CreateCMK records a column master key: the KMS master key of that name.
+// It is idempotent. The database never names another key path: readers
+// unwrap under the CMK's own name and refuse a record that says otherwise,
+// so a DBA cannot redirect wrapping to another master key the workload
+// happens to hold.
+func CreateCMK(ctx context.Context, db *pgxpool.Pool, name string) error {
 	if err := checkKeyName(name); err != nil {
 		return err
 	}
-	tag, err := db.Exec(ctx, `INSERT INTO cofre_column_master_keys (name, provider, key_path) VALUES ($1, $2, $3)
-		ON CONFLICT (name) DO NOTHING`, name, ProviderKMS, keyName)
-	if err != nil {
+	if _, err := db.Exec(ctx, `INSERT INTO cofre_column_master_keys (name, provider, key_path) VALUES ($1, $2, $1)
+		ON CONFLICT (name) DO NOTHING`, name, ProviderKMS); err != nil {
 		return fmt.Errorf("pgcol: create cmk %q: %w", name, err)
-	}
-	if tag.RowsAffected() == 0 {
-		var provider, path string
-		if err := db.QueryRow(ctx, `SELECT provider, key_path FROM cofre_column_master_keys WHERE name = $1`, name).Scan(&provider, &path); err != nil {
-			return fmt.Errorf("pgcol: create cmk %q: %w", name, err)
-		}
-		if provider != ProviderKMS || path != keyName {
-			return fmt.Errorf("%w: cmk %q exists with another key (%s %s)", ErrSchema, name, provider, path)
-		}
 	}
 	return nil
 }
@@ -130,54 +122,62 @@ func NewCEK(ctx context.Context, db *pgxpool.Pool, kms KMS, name, cmk string) (c
 	if err := checkKeyName(name); err != nil {
 		return id, err
 	}
-	var keyPath string
-	if err := db.QueryRow(ctx, `SELECT key_path FROM cofre_column_master_keys WHERE name = $1 AND provider = $2`, cmk, ProviderKMS).Scan(&keyPath); err != nil {
-		if errors.Is(err, pgx.ErrNoRows) {
-			return id, fmt.Errorf("%w: no column master key %q", ErrSchema, cmk)
-		}
+	var n int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM cofre_column_master_keys WHERE name = $1`, cmk).Scan(&n); err != nil {
 		return id, fmt.Errorf("pgcol: new cek: %w", err)
+	}
+	if n == 0 {
+		return id, fmt.Errorf("%w: no column master key %q", ErrSchema, cmk)
 	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	defer clear(secret)
 	rand.Read(id[:])
-	wrapped, err := kms.Wrap(ctx, keyPath, secret)
+	wrapped, err := kms.Wrap(ctx, cmk, secret)
 	if err != nil {
 		return id, err
 	}
-	mac := cekMAC(secret, name, id, cmk)
-	if _, err := db.Exec(ctx, `INSERT INTO cofre_column_encryption_keys (name, key_id, cmk, encrypted_value, mac) VALUES ($1, $2, $3, $4, $5)`,
-		name, id.String(), cmk, wrapped, mac); err != nil {
+	created := time.Now().UTC().Truncate(time.Microsecond)
+	mac := cekMAC(secret, name, id, cmk, created)
+	if _, err := db.Exec(ctx, `INSERT INTO cofre_column_encryption_keys (name, key_id, cmk, encrypted_value, mac, created) VALUES ($1, $2, $3, $4, $5, $6)`,
+		name, id.String(), cmk, wrapped, mac, created); err != nil {
 		return id, fmt.Errorf("pgcol: new cek %q: %w", name, err)
 	}
 	return id, nil
 }
 
-// cekMAC authenticates a CEK's metadata with the CEK: HMAC-SHA256 under a
-// key derived from it, over the CEK name, key ID and CMK name.
-func cekMAC(secret []byte, name string, id colenc.KeyID, cmk string) []byte {
+// cekMAC authenticates a CEK value's metadata with the CEK: HMAC-SHA256
+// under a key derived from it, over the CEK name, key ID, CMK name and
+// creation time. The creation time decides which value is current (the
+// newest), so a DBA cannot make writers seal under an older value by
+// editing cofre_encrypted_columns; re-inserting a retired value from a
+// backup is not detected here — rotate after a compromise under a new CMK
+// and revoke the old one's grant (docs/colenc.md).
+func cekMAC(secret []byte, name string, id colenc.KeyID, cmk string, created time.Time) []byte {
 	k := hmac.New(sha256.New, secret)
 	k.Write([]byte("cofre/pgcol/cek-metadata/v1"))
 	macKey := k.Sum(nil)
 	h := hmac.New(sha256.New, macKey)
-	for _, f := range [][]byte{[]byte(name), id[:], []byte(cmk)} {
+	for _, f := range [][]byte{[]byte(name), id[:], []byte(cmk), binary.BigEndian.AppendUint64(nil, uint64(created.UnixMicro()))} {
 		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(f))))
 		h.Write(f)
 	}
 	return h.Sum(nil)
 }
 
-// cekValue is one loaded value of a CEK name.
+// cekValue is one loaded, authenticated value of a CEK name.
 type cekValue struct {
-	id     colenc.KeyID
-	secret []byte
+	id      colenc.KeyID
+	secret  []byte
+	cmk     string
+	created time.Time
 }
 
 // loadCEK unwraps every value of a CEK name, checking each one's metadata
 // MAC. A value that does not unwrap or authenticate fails the load: keys
 // are never silently skipped.
 func loadCEK(ctx context.Context, db *pgxpool.Pool, kms KMS, name string) ([]cekValue, error) {
-	rows, err := db.Query(ctx, `SELECT k.key_id, k.cmk, m.provider, m.key_path, k.encrypted_value, k.mac
+	rows, err := db.Query(ctx, `SELECT k.key_id, k.cmk, m.provider, m.key_path, k.encrypted_value, k.mac, k.created
 		FROM cofre_column_encryption_keys k JOIN cofre_column_master_keys m ON m.name = k.cmk
 		WHERE k.name = $1 ORDER BY k.created, k.key_id`, name)
 	if err != nil {
@@ -186,11 +186,12 @@ func loadCEK(ctx context.Context, db *pgxpool.Pool, kms KMS, name string) ([]cek
 	type rec struct {
 		idText, cmk, provider, path string
 		wrapped, mac                []byte
+		created                     time.Time
 	}
 	var recs []rec
 	for rows.Next() {
 		var r rec
-		if err := rows.Scan(&r.idText, &r.cmk, &r.provider, &r.path, &r.wrapped, &r.mac); err != nil {
+		if err := rows.Scan(&r.idText, &r.cmk, &r.provider, &r.path, &r.wrapped, &r.mac, &r.created); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("pgcol: load cek %q: %w", name, err)
 		}
@@ -211,18 +212,19 @@ func loadCEK(ctx context.Context, db *pgxpool.Pool, kms KMS, name string) ([]cek
 		if err != nil {
 			return nil, err
 		}
-		if r.provider != ProviderKMS {
-			return nil, fmt.Errorf("%w: cmk %q: provider %q, want %s", ErrSchema, r.cmk, r.provider, ProviderKMS)
+		if r.provider != ProviderKMS || r.path != r.cmk {
+			return nil, fmt.Errorf("%w: cmk %q: provider %q key path %q, want %s and its own name", ErrSchema, r.cmk, r.provider, r.path, ProviderKMS)
 		}
-		secret, err := kms.Unwrap(ctx, r.path, r.wrapped)
+		secret, err := kms.Unwrap(ctx, r.cmk, r.wrapped)
 		if err != nil {
 			return nil, err
 		}
-		if len(secret) != 32 || !hmac.Equal(cekMAC(secret, name, id, r.cmk), r.mac) {
+		created := r.created.UTC().Truncate(time.Microsecond)
+		if len(secret) != 32 || !hmac.Equal(cekMAC(secret, name, id, r.cmk, created), r.mac) {
 			clear(secret)
 			return nil, fmt.Errorf("pgcol: column encryption key %q value %s: metadata does not authenticate (edited or swapped): %w", name, id, colenc.ErrAuthentication)
 		}
-		out = append(out, cekValue{id: id, secret: secret})
+		out = append(out, cekValue{id: id, secret: secret, cmk: r.cmk, created: created})
 	}
 	return out, nil
 }
@@ -244,4 +246,16 @@ func checkKeyName(n string) error {
 		return fmt.Errorf("%w: key name %q: want 1 to 128 letters, digits, '.', '_' or '-'", ErrSchema, n)
 	}
 	return nil
+}
+
+// newest returns the current value of a CEK: the newest by its
+// authenticated creation time (then key ID, for a total order).
+func newest(values []cekValue) cekValue {
+	best := values[0]
+	for _, v := range values[1:] {
+		if v.created.After(best.created) || (v.created.Equal(best.created) && string(v.id[:]) > string(best.id[:])) {
+			best = v
+		}
+	}
+	return best
 }

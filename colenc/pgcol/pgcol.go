@@ -28,6 +28,7 @@
 package pgcol
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -148,13 +149,18 @@ func (t *Table) column(name string) (int, *Column) {
 	return -1, nil
 }
 
-// rowKeyBytes is the row key as a cofre-v2 cell binds it.
-func rowKeyBytes(v any) ([]byte, error) {
+// rowKeyBytes is the row key as a cofre-v2 cell binds it: the row key
+// column's name, a zero byte, and its value (text, or an integer in
+// decimal). The name is bound too, so a DBA who makes another column the
+// primary key (and gives it another row's value) does not get a moved cell
+// accepted.
+func rowKeyBytes(column string, v any) ([]byte, error) {
+	b := append([]byte(column), 0)
 	switch k := v.(type) {
 	case string:
-		return []byte(k), nil
+		return append(b, k...), nil
 	case int64:
-		return strconv.AppendInt(nil, k, 10), nil
+		return strconv.AppendInt(b, k, 10), nil
 	}
 	return nil, fmt.Errorf("%w: row key of type %T", ErrValue, v)
 }
@@ -205,6 +211,21 @@ func Create(ctx context.Context, db *pgxpool.Pool, kms KMS, t Table, opts Create
 			return nil, fmt.Errorf("pgcol: %w", err)
 		}
 		if n > 0 {
+			if opts.CMK != "" {
+				// An existing key is reused only under the master key the
+				// caller asked for, as its authenticated metadata says.
+				values, err := loadCEK(ctx, db, kms, name)
+				if err != nil {
+					return nil, err
+				}
+				cur := newest(values)
+				for _, v := range values {
+					clear(v.secret)
+				}
+				if cur.cmk != opts.CMK {
+					return nil, fmt.Errorf("%w: column encryption key %q exists under column master key %q, not %q", ErrSchema, name, cur.cmk, opts.CMK)
+				}
+			}
 			continue
 		}
 		if opts.CMK == "" {
@@ -362,7 +383,7 @@ func (h *Handle) reload(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		ci, err := newCipher(c, m.current, values)
+		ci, err := newCipher(c, newest(values).id, values)
 		if err != nil {
 			return err
 		}
@@ -434,7 +455,7 @@ func (h *Handle) seal(r Row) ([]any, error) {
 	if r[ki] == nil {
 		return nil, fmt.Errorf("%w: row key %s is NULL", ErrValue, h.t.RowKey)
 	}
-	rk, err := rowKeyBytes(r[ki])
+	rk, err := rowKeyBytes(h.t.RowKey, r[ki])
 	if err != nil {
 		return nil, err
 	}
@@ -483,11 +504,37 @@ func (h *Handle) storedColumns() []string {
 
 // CopyFrom writes rows with COPY, sealing each encrypted value for its row,
 // column and table on the client. next returns the next row, or false at
-// the end. Before it starts, the handle reloads its keys if a column's
-// current key changed (a rotation began), so it seals under the new key.
+// the end. Before it starts, the handle reloads its keys if a newer value
+// of a column's key exists (a rotation began), so it seals under it.
+//
+// The copy runs in a transaction that holds a share lock on the key values
+// it seals under, so a rotation cannot retire them until it commits (and
+// then finds its cells, and refuses to retire).
 func (h *Handle) CopyFrom(ctx context.Context, next func() (Row, bool, error)) (int64, error) {
 	if err := h.refreshIfRotated(ctx); err != nil {
 		return 0, err
+	}
+	tx, err := h.db.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("pgcol: copy into %s: %w", h.t.Name, err)
+	}
+	defer tx.Rollback(ctx)
+	if ok, err := h.lockKeys(ctx, tx); err != nil {
+		return 0, err
+	} else if !ok {
+		// A key was retired since the handle loaded: load the current
+		// ones and lock them instead.
+		tx.Rollback(ctx)
+		if err := h.reload(ctx); err != nil {
+			return 0, err
+		}
+		if tx, err = h.db.Begin(ctx); err != nil {
+			return 0, fmt.Errorf("pgcol: copy into %s: %w", h.t.Name, err)
+		}
+		defer tx.Rollback(ctx)
+		if ok, err := h.lockKeys(ctx, tx); err != nil || !ok {
+			return 0, fmt.Errorf("%w: the keys of %s changed during the copy: %v", ErrSchema, h.t.Name, err)
+		}
 	}
 	// pgx reports a source error through the server's COPY failure; the
 	// source's own error is kept to return it unwrapped by that.
@@ -503,14 +550,36 @@ func (h *Handle) CopyFrom(ctx context.Context, next func() (Row, bool, error)) (
 		srcErr = err
 		return nil, err
 	})
-	n, err := h.db.CopyFrom(ctx, pgx.Identifier{h.t.Name}, h.storedColumns(), src)
+	n, err := tx.CopyFrom(ctx, pgx.Identifier{h.t.Name}, h.storedColumns(), src)
 	if srcErr != nil {
 		return 0, srcErr
 	}
 	if err != nil {
 		return n, fmt.Errorf("pgcol: copy into %s: %w", h.t.Name, err)
 	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("pgcol: copy into %s: %w", h.t.Name, err)
+	}
 	return n, nil
+}
+
+// lockKeys takes a share lock on the key value each encrypted column seals
+// under; false if one of them no longer exists.
+func (h *Handle) lockKeys(ctx context.Context, tx pgx.Tx) (bool, error) {
+	for _, c := range h.t.Columns {
+		if !c.encrypted() {
+			continue
+		}
+		var one int
+		err := tx.QueryRow(ctx, `SELECT 1 FROM cofre_column_encryption_keys WHERE name = $1 AND key_id = $2 FOR KEY SHARE`, c.CEK, h.cipher(c.Name).current.String()).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("pgcol: lock keys of %s: %w", h.t.Name, err)
+		}
+	}
+	return true, nil
 }
 
 // CopyRows writes rows with COPY (see CopyFrom).
@@ -525,15 +594,20 @@ func (h *Handle) CopyRows(ctx context.Context, rows []Row) (int64, error) {
 	})
 }
 
-// refreshIfRotated reloads the keys when the database names another
-// current key for a column than the handle seals with.
+// refreshIfRotated reloads the keys when a column's CEK has a newer value
+// than the one the handle seals with. The database's word only triggers
+// the reload; the reload authenticates what it loads.
 func (h *Handle) refreshIfRotated(ctx context.Context) error {
-	meta, err := h.metadata(ctx)
-	if err != nil {
-		return err
-	}
-	for col, m := range meta {
-		if ci := h.cipher(col); ci != nil && ci.current != m.current {
+	for _, c := range h.t.Columns {
+		if !c.encrypted() {
+			continue
+		}
+		var newestID string
+		err := h.db.QueryRow(ctx, `SELECT key_id FROM cofre_column_encryption_keys WHERE name = $1 ORDER BY created DESC, key_id DESC LIMIT 1`, c.CEK).Scan(&newestID)
+		if err != nil {
+			return fmt.Errorf("pgcol: keys of %s: %w", h.t.Name, err)
+		}
+		if ci := h.cipher(c.Name); ci != nil && ci.current.String() != newestID {
 			return h.reload(ctx)
 		}
 	}
@@ -592,8 +666,16 @@ func (h *Handle) Lookup(ctx context.Context, column string, value any) ([]Row, e
 			probes = append(probes, cell)
 		}
 	}
+	ci2, _ := h.t.column(column)
 	var out []Row
 	err = h.query(ctx, where, []any{probes}, func(r Row) error {
+		// The index and deterministic cells are the database's to edit:
+		// a row is returned only if its authenticated value is the one
+		// searched for.
+		got, err := encode(c.Scheme, c.Type, r[ci2])
+		if r[ci2] == nil || err != nil || !bytes.Equal(got, pt) {
+			return fmt.Errorf("pgcol: %s.%s lookup: a row the index matched holds another value (index tampered): %w", h.t.Name, column, colenc.ErrAuthentication)
+		}
 		out = append(out, r)
 		return nil
 	})
@@ -616,12 +698,13 @@ func (h *Handle) query(ctx context.Context, where string, args []any, fn func(Ro
 	}
 	defer rows.Close()
 	ki, _ := h.t.column(h.t.RowKey)
+	reloaded := false // at most one key reload per query: a DBA's bad cells must not flood the KMS
 	for rows.Next() {
 		vals, err := rows.Values()
 		if err != nil {
 			return fmt.Errorf("pgcol: %w", err)
 		}
-		rk, err := rowKeyBytes(vals[ki])
+		rk, err := rowKeyBytes(h.t.RowKey, vals[ki])
 		if err != nil {
 			return err
 		}
@@ -635,7 +718,7 @@ func (h *Handle) query(ctx context.Context, where string, args []any, fn func(Ro
 			if !ok {
 				return fmt.Errorf("%w: %s.%s holds %T, not bytea", ErrSchema, h.t.Name, c.Name, vals[i])
 			}
-			v, err := h.open(ctx, c, cell, rk)
+			v, err := h.open(ctx, c, cell, rk, &reloaded)
 			if err != nil {
 				// The row key is the table's, not a secret; the value is
 				// not named.
@@ -652,10 +735,11 @@ func (h *Handle) query(ctx context.Context, where string, args []any, fn func(Ro
 
 // open decrypts and decodes one cell, reloading keys once if the cell
 // names a key the handle does not hold.
-func (h *Handle) open(ctx context.Context, c Column, cell, rowKey []byte) (any, error) {
+func (h *Handle) open(ctx context.Context, c Column, cell, rowKey []byte, reloaded *bool) (any, error) {
 	loc := colenc.Location{Table: h.t.Name, Column: c.Name, RowKey: rowKey}
 	pt, err := h.cipher(c.Name).open(cell, loc)
-	if errors.Is(err, colenc.ErrUnknownKey) || (err != nil && c.Scheme != SchemeV2) {
+	if !*reloaded && (errors.Is(err, colenc.ErrUnknownKey) || (err != nil && c.Scheme != SchemeV2)) {
+		*reloaded = true
 		// A reload needs its own connection: this one is streaming rows.
 		if rerr := h.reload(ctx); rerr != nil {
 			return nil, rerr

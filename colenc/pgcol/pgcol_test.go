@@ -76,7 +76,7 @@ func setup(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	for _, n := range []string{"cmk-1", "cmk-2"} {
-		if err := CreateCMK(context.Background(), db, n, n); err != nil {
+		if err := CreateCMK(context.Background(), db, n); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -511,7 +511,7 @@ func BenchmarkEach(b *testing.B) {
 	defer db.Close()
 	f := &fixture{srv: srv, db: db, kms: newKMS(&testing.T{}, "cmk-1")}
 	Init(ctx, db)
-	CreateCMK(ctx, db, "cmk-1", "cmk-1")
+	CreateCMK(ctx, db, "cmk-1")
 	h, err := Create(ctx, db, f.kms, results, CreateOptions{CMK: "cmk-1"})
 	if err != nil {
 		b.Fatal(err)
@@ -530,4 +530,92 @@ func BenchmarkEach(b *testing.B) {
 			b.Fatal(n, err)
 		}
 	}
+}
+
+// TestDBARefusals: what a DBA can edit besides cells does not make the
+// client accept a moved cell, return a row that does not match a lookup,
+// seal under an older key, or wrap under another master key.
+func TestDBARefusals(t *testing.T) {
+	ctx := context.Background()
+	t.Run("another column made the row key", func(t *testing.T) {
+		f := setup(t)
+		fill(t, f, 3)
+		// rk2 becomes the primary key; row 1 gets row 0's rk2 value and
+		// row 0's diagnosis cell.
+		if _, err := f.db.Exec(ctx, `ALTER TABLE results DROP CONSTRAINT results_pkey;
+			ALTER TABLE results ADD COLUMN rk2 text;
+			UPDATE results SET rk2 = 'moved-' || patient;
+			UPDATE results SET rk2 = 'p00000', diagnosis = (SELECT diagnosis FROM results WHERE patient = 'p00000') WHERE patient = 'p00001';
+			ALTER TABLE results ADD PRIMARY KEY (rk2)`); err != nil {
+			t.Fatal(err)
+		}
+		tbl, err := Describe(ctx, f.db, "results")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tbl.RowKey != "rk2" {
+			t.Fatalf("row key %s", tbl.RowKey)
+		}
+		h, err := Open(ctx, f.db, f.kms, tbl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Select(ctx); !errors.Is(err, colenc.ErrAuthentication) {
+			t.Fatalf("got %v, want ErrAuthentication", err)
+		}
+	})
+	t.Run("blind index copied to another row", func(t *testing.T) {
+		f := setup(t)
+		h := fill(t, f, 20)
+		if _, err := f.db.Exec(ctx, `UPDATE results SET diagnosis_bidx = (SELECT diagnosis_bidx FROM results WHERE patient = 'p00017') WHERE patient = 'p00018'`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Lookup(ctx, "diagnosis", marker(17)); !errors.Is(err, colenc.ErrAuthentication) {
+			t.Fatalf("got %v, want ErrAuthentication", err)
+		}
+	})
+	t.Run("current key pointed back at an old value", func(t *testing.T) {
+		f := setup(t)
+		fill(t, f, 2)
+		var old string
+		f.db.QueryRow(ctx, `SELECT key_id FROM cofre_encrypted_columns WHERE column_name = 'diagnosis'`).Scan(&old)
+		st, err := Rotate(ctx, f.db, f.kms, results, "diagnosis", RotateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.db.Exec(ctx, `UPDATE cofre_encrypted_columns SET key_id = $1 WHERE cek = 'cek-diag'`, old); err != nil {
+			t.Fatal(err)
+		}
+		h, err := Open(ctx, f.db, f.kms, results)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.CopyRows(ctx, []Row{row(5)}); err != nil {
+			t.Fatal(err)
+		}
+		var cell []byte
+		f.db.QueryRow(ctx, `SELECT diagnosis FROM results WHERE patient = 'p00005'`).Scan(&cell)
+		if id, err := colenc.CellKeyID(cell); err != nil || id != st.NewKey {
+			t.Fatalf("a new cell sealed under %v (%v), want the newest key %v", id, err, st.NewKey)
+		}
+	})
+	t.Run("master key path redirected", func(t *testing.T) {
+		f := setup(t)
+		fill(t, f, 1)
+		if _, err := f.db.Exec(ctx, `UPDATE cofre_column_master_keys SET key_path = 'cmk-2' WHERE name = 'cmk-1'`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Open(ctx, f.db, f.kms, results); !errors.Is(err, ErrSchema) {
+			t.Fatalf("got %v, want ErrSchema", err)
+		}
+	})
+	t.Run("existing key under another master key", func(t *testing.T) {
+		f := setup(t)
+		fill(t, f, 1)
+		other := results
+		other.Name = "results2"
+		if _, err := Create(ctx, f.db, f.kms, other, CreateOptions{CMK: "cmk-2"}); !errors.Is(err, ErrSchema) {
+			t.Fatalf("got %v, want ErrSchema", err)
+		}
+	})
 }

@@ -66,9 +66,15 @@ func Rotate(ctx context.Context, db *pgxpool.Pool, kms KMS, t Table, column stri
 	}
 	cmk := opts.CMK
 	if cmk == "" {
-		if err := db.QueryRow(ctx, `SELECT k.cmk FROM cofre_column_encryption_keys k JOIN cofre_encrypted_columns e ON e.cek = k.name AND e.key_id = k.key_id
-			WHERE e.table_name = $1 AND e.column_name = $2`, t.Name, column).Scan(&cmk); err != nil {
-			return st, fmt.Errorf("pgcol: rotate: current key of %s.%s: %w", t.Name, column, err)
+		// The current value's master key, as its authenticated metadata
+		// says (not as the database's tables say).
+		values, err := loadCEK(ctx, db, kms, c.CEK)
+		if err != nil {
+			return st, err
+		}
+		cmk = newest(values).cmk
+		for _, v := range values {
+			clear(v.secret)
 		}
 	}
 	if st.NewKey, err = NewCEK(ctx, db, kms, c.CEK, cmk); err != nil {
@@ -151,7 +157,7 @@ func (h *Handle) rewritePass(ctx context.Context, ci int, keyType Type, batch in
 			if id == ci.current {
 				continue
 			}
-			rkb, err := rowKeyBytes(last)
+			rkb, err := rowKeyBytes(h.t.RowKey, last)
 			if err != nil {
 				rows.Close()
 				return found, err
@@ -220,16 +226,49 @@ func retire(ctx context.Context, db *pgxpool.Pool, kms KMS, cek string, keep col
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("pgcol: retire: %w", err)
 	}
+	// Always Encrypted cells name no key: they are checked by opening them
+	// with the kept value.
+	var keepAE *colenc.AEAD
+	for _, u := range uses {
+		if Scheme(u.scheme) != SchemeV2 && keepAE == nil {
+			values, err := loadCEK(ctx, db, kms, cek)
+			if err != nil {
+				return 0, err
+			}
+			for _, v := range values {
+				if v.id == keep {
+					keepAE, err = colenc.NewAEAD(v.secret)
+				}
+				clear(v.secret)
+			}
+			if err != nil {
+				return 0, err
+			}
+			if keepAE == nil {
+				return 0, fmt.Errorf("%w: kept key %s is not a value of %q", ErrSchema, keep, cek)
+			}
+		}
+	}
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("pgcol: retire: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	// Delete first: the delete waits for writers that hold a share lock on
+	// an old value (CopyFrom), so the cells they wrote are visible to the
+	// count below, which undoes the delete if any cell is still stale.
+	tag, err := tx.Exec(ctx, `DELETE FROM cofre_column_encryption_keys WHERE name = $1 AND key_id <> $2`, cek, keep.String())
+	if err != nil {
+		return 0, fmt.Errorf("pgcol: retire: %w", err)
+	}
 	for _, u := range uses {
 		var stale int64
 		tbl, col := pgx.Identifier{u.table}.Sanitize(), pgx.Identifier{u.column}.Sanitize()
 		if Scheme(u.scheme) == SchemeV2 {
 			// The key ID is in clear at bytes 2..17 of a v2 cell.
-			err = db.QueryRow(ctx, fmt.Sprintf("SELECT count(*) FROM %s WHERE %s IS NOT NULL AND substring(%s from 2 for 16) <> $1", tbl, col, col), keep[:]).Scan(&stale)
+			err = tx.QueryRow(ctx, fmt.Sprintf("SELECT count(*) FROM %s WHERE %s IS NOT NULL AND substring(%s from 2 for 16) <> $1", tbl, col, col), keep[:]).Scan(&stale)
 		} else {
-			// Always Encrypted cells name no key: open each with the kept
-			// key only.
-			stale, err = staleAE(ctx, db, kms, cek, keep, u.table, u.column)
+			stale, err = staleAE(ctx, tx, keepAE, tbl, col)
 		}
 		if err != nil {
 			return 0, fmt.Errorf("pgcol: retire: %w", err)
@@ -238,35 +277,14 @@ func retire(ctx context.Context, db *pgxpool.Pool, kms KMS, cek string, keep col
 			return 0, fmt.Errorf("%w: %s.%s still has %d cells under an old value of %q: not retired", ErrSchema, u.table, u.column, stale, cek)
 		}
 	}
-	tag, err := db.Exec(ctx, `DELETE FROM cofre_column_encryption_keys WHERE name = $1 AND key_id <> $2`, cek, keep.String())
-	if err != nil {
+	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("pgcol: retire: %w", err)
 	}
 	return int(tag.RowsAffected()), nil
 }
 
-func staleAE(ctx context.Context, db *pgxpool.Pool, kms KMS, cek string, keep colenc.KeyID, table, column string) (int64, error) {
-	values, err := loadCEK(ctx, db, kms, cek)
-	if err != nil {
-		return 0, err
-	}
-	defer func() {
-		for _, v := range values {
-			clear(v.secret)
-		}
-	}()
-	var aead *colenc.AEAD
-	for _, v := range values {
-		if v.id == keep {
-			if aead, err = colenc.NewAEAD(v.secret); err != nil {
-				return 0, err
-			}
-		}
-	}
-	if aead == nil {
-		return 0, fmt.Errorf("%w: kept key %s is not a value of %q", ErrSchema, keep, cek)
-	}
-	rows, err := db.Query(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE %s IS NOT NULL", pgx.Identifier{column}.Sanitize(), pgx.Identifier{table}.Sanitize(), pgx.Identifier{column}.Sanitize()))
+func staleAE(ctx context.Context, tx pgx.Tx, keep *colenc.AEAD, tbl, col string) (int64, error) {
+	rows, err := tx.Query(ctx, fmt.Sprintf("SELECT %s FROM %s WHERE %s IS NOT NULL", col, tbl, col))
 	if err != nil {
 		return 0, err
 	}
@@ -277,7 +295,7 @@ func staleAE(ctx context.Context, db *pgxpool.Pool, kms KMS, cek string, keep co
 		if err := rows.Scan(&cell); err != nil {
 			return 0, err
 		}
-		if _, err := aead.Decrypt(cell); err != nil {
+		if _, err := keep.Decrypt(cell); err != nil {
 			stale++
 		}
 	}
