@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -27,7 +28,7 @@ type dbFlags struct {
 
 func (f *dbFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.url, "db", "", "PostgreSQL URL postgres://USER@HOST:PORT/DB?sslmode=verify-full (password from PGPASSWORD or ~/.pgpass, never the command line)")
-	fl.BoolVar(&f.allowPlainTransport, "allow-plaintext-transport", false, "allow a non-loopback database without sslmode=verify-full or verify-ca (plain columns and metadata would cross the network readable)")
+	fl.BoolVar(&f.allowPlainTransport, "allow-plaintext-transport", false, "allow a non-loopback database without sslmode=verify-full (plain columns and metadata would cross the network readable)")
 }
 
 // connectDB opens a pool after checking the URL: no password in it (it
@@ -60,21 +61,44 @@ func checkDBURL(raw string, allowPlain bool) error {
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		return fmt.Errorf("--db: want a postgres:// URL")
 	}
-	if _, set := u.User.Password(); set || u.Query().Has("password") {
+	// The checks run on what pgx will do, not on net/url's reading: the
+	// two parse some URLs differently (a host= parameter, an '@' in the
+	// query, a repeated sslmode).
+	cfg, err := pgconn.ParseConfig(raw)
+	if err != nil {
+		return fmt.Errorf("--db: %v", err)
+	}
+	if cfg.Password != "" {
 		return fmt.Errorf("--db: no password in the URL (it shows in the process list): use PGPASSWORD or a passfile")
 	}
-	host := u.Hostname()
-	if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || host == "localhost" || host == "" || strings.HasPrefix(host, "/") {
-		return nil
-	}
-	switch u.Query().Get("sslmode") {
-	case "verify-full", "verify-ca":
-		return nil
+	if _, set := u.User.Password(); set || u.Query().Has("password") {
+		return fmt.Errorf("--db: no password in the URL (it shows in the process list): use PGPASSWORD or a passfile")
 	}
 	if allowPlain {
 		return nil
 	}
-	return fmt.Errorf("--db: host %s is not on this machine: set sslmode=verify-full (or pass --allow-plaintext-transport)", host)
+	targets := []*pgconn.FallbackConfig{{Host: cfg.Host, Port: cfg.Port, TLSConfig: cfg.TLSConfig}}
+	targets = append(targets, cfg.Fallbacks...)
+	for _, t := range targets {
+		if localHost(t.Host) {
+			continue
+		}
+		// verify-full is the one mode that checks both the chain and the
+		// host name; require and verify-ca (without a pinned root) do not.
+		if t.TLSConfig == nil || t.TLSConfig.InsecureSkipVerify || t.TLSConfig.ServerName == "" {
+			return fmt.Errorf("--db: host %s is not on this machine: set sslmode=verify-full (or pass --allow-plaintext-transport)", t.Host)
+		}
+	}
+	return nil
+}
+
+// localHost reports whether a database host is this machine: a loopback
+// address, localhost, or a unix socket directory.
+func localHost(h string) bool {
+	if ip := net.ParseIP(h); ip != nil {
+		return ip.IsLoopback()
+	}
+	return h == "localhost" || strings.HasPrefix(h, "/")
 }
 
 type colencFlags struct {

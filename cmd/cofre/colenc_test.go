@@ -17,13 +17,18 @@ func TestCheckDBURL(t *testing.T) {
 		{"postgres://app@localhost/db", false, true},
 		{"postgres://app@[::1]/db", false, true},
 		{"postgresql://app@db.example.org/db?sslmode=verify-full", false, true},
-		{"postgres://app@db.example.org/db?sslmode=verify-ca", false, true},
+		{"postgres://app@db.example.org/db?sslmode=verify-ca", false, false}, // no host name check
 		{"postgres://app@db.example.org/db?sslmode=require", false, false},
 		{"postgres://app@db.example.org/db", false, false},
 		{"postgres://app@db.example.org/db?sslmode=prefer", true, true},
 		{"postgres://app:secret@127.0.0.1/db", false, false},
 		{"postgres://app@127.0.0.1/db?password=secret", false, false},
 		{"mysql://app@127.0.0.1/db", false, false},
+		// net/url and pgx read these differently: pgx's reading decides.
+		{"postgres://app@localhost/db?host=db.example.org", false, false},
+		{"postgres://localhost?x=@db.example.org/db", false, false},
+		{"postgres://app@db.example.org/db?sslmode=verify-full&sslmode=disable", false, false},
+		{"postgres://app@127.0.0.1,db.example.org/db?sslmode=prefer", false, false},
 	} {
 		err := checkDBURL(tc.url, tc.allowPlain)
 		if (err == nil) != tc.ok {

@@ -101,7 +101,7 @@ usage error, 3 coordinator unavailable.`,
 	fl.StringVar(&f.pg.rowKey, "row-key", "", "with --out postgres://…: result column to use as the primary key (default: a generated row_id)")
 	fl.StringVar(&f.pg.cmk, "cmk", "", "with --out postgres://…: the KMS master key that wraps the column encryption key")
 	fl.StringVar(&f.pg.cek, "cek", "", "with --out postgres://…: the column encryption key's name (default: the table's)")
-	fl.BoolVar(&f.pg.allowPlain, "allow-plaintext-transport", false, "with --out postgres://…: allow a non-loopback database without sslmode=verify-full or verify-ca")
+	fl.BoolVar(&f.pg.allowPlain, "allow-plaintext-transport", false, "with --out postgres://…: allow a non-loopback database without sslmode=verify-full")
 	fl.BoolVar(&f.plaintextOK, "allow-plaintext", false, "with a KMS, also read files that are not encrypted (refused by default: a plaintext file in an encrypted table is a mistake or an attack)")
 	return cmd
 }
