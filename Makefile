@@ -11,7 +11,7 @@ BIN         := bin/cofre
 TAGS        := duckdb_arrow
 export GOFLAGS := -tags=$(TAGS)
 
-.PHONY: all build demo demo-platform test lint fmt-check vet staticcheck openapi unit e2e fuzz bench clean onnxruntime
+.PHONY: all build demo demo-platform test lint fmt-check vet staticcheck openapi unit e2e fuzz bench clean onnxruntime portal portal-test
 
 all: build
 
@@ -29,7 +29,7 @@ demo-platform: build
 
 # Everything CI runs: lint, unit tests (which replay every committed fuzz
 # seed corpus), and the end-to-end tests across processes.
-test: lint unit spark-kms-test e2e deploy-test
+test: lint unit spark-kms-test portal-test e2e deploy-test
 
 lint: fmt-check vet staticcheck openapi
 
@@ -51,6 +51,13 @@ staticcheck:
 
 unit: onnxruntime
 	$(GO) test -race -count=1 ./...
+
+# The hospital portal (TypeScript): built with npm from the lockfile, unit
+# tests with Node's test runner.
+portal:
+	cd health/portal && npm ci --no-audit --no-fund && npm run build
+portal-test: portal
+	cd health/portal && npm test
 
 # ONNX Runtime's shared library for cofre infer, from the npm registry
 # (onnxruntime-node 1.24.3), sha256-pinned; never fetched at run time.
