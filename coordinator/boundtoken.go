@@ -96,12 +96,7 @@ func (c *Coordinator) workloadToken(req *api.WorkloadTokenRequest, chain []*x509
 		c.log.Error("read instance appraisal", "instance", id.Instance, "err", err)
 		return nil, errInternal
 	}
-	exp := now.Add(c.cfg.TokenLifetime)
-	for _, t := range []time.Time{chain[0].NotAfter, rec.Deadline} {
-		if t.Before(exp) {
-			exp = t
-		}
-	}
+	exp := tokenExpiry(now, c.cfg.TokenLifetime, chain[0].NotAfter, rec.Deadline)
 	if exp.Unix() <= now.Unix() {
 		// Tokens count whole seconds: one that expires within the second
 		// it is issued in cannot be written.

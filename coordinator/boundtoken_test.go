@@ -469,3 +469,120 @@ func FuzzWorkloadTokenRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestRenewToken: a renewal carries a fresh token for the renewed
+// certificate, with the activation's appraisal; an instance whose record
+// has no appraisal renews without one.
+func TestRenewToken(t *testing.T) {
+	e := newTestEnv(t)
+	e.cfg.MaxInstanceLife = 3 * time.Hour
+	e.restart()
+	e.mustUpload(e.manifestDoc(doc{}), 0, 1)
+	a := e.activation()
+	r, err := e.activate(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := workloadChain(t, r)
+	opts := e.tokenOptions()
+	opts.ConfirmationCertificate = chain[0]
+	act, err := token.Verify(t.Context(), r.Token, opts)
+	if err != nil {
+		t.Fatalf("activation token: %v", err)
+	}
+
+	e.clock.Add(50 * time.Minute)
+	rn, err := e.c.Renew(t.Context(), &api.RenewRequest{CSR: csrFor(t, a)}, chain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rn.Token == "" {
+		t.Fatal("the renewal carries no token")
+	}
+	renewed, err := x509.ParseCertificate(rn.Certificate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts = e.tokenOptions()
+	opts.ConfirmationCertificate = renewed
+	got, err := token.Verify(t.Context(), rn.Token, opts)
+	if err != nil {
+		t.Fatalf("the renewal token does not verify for the renewed certificate: %v", err)
+	}
+	if !reflect.DeepEqual(got.Submods, act.Submods) || got.Issuer != act.Issuer || got.VerifierID != act.VerifierID {
+		t.Errorf("claims differ from the activation's:\n got %+v\nwant %+v", got, act)
+	}
+	// TokenLifetime (1 h) and the certificate (1 h) end together, before
+	// the deadline (3 h).
+	if want := e.clock.Now().Add(time.Hour); !got.Expiry.Equal(want) || !rn.TokenExpires.Equal(want) {
+		t.Errorf("exp %v (response %v), want %v", got.Expiry, rn.TokenExpires, want)
+	}
+	// The old activation token is past its exp by now; the new one is not.
+	e.clock.Add(20 * time.Minute)
+	opts = e.tokenOptions()
+	opts.ConfirmationCertificate = renewed
+	if _, err := token.Verify(t.Context(), r.Token, opts); !errors.Is(err, token.ErrExpired) {
+		t.Errorf("the activation token after 70 min: %v, want ErrExpired", err)
+	}
+	if _, err := token.Verify(t.Context(), rn.Token, opts); err != nil {
+		t.Errorf("the renewal token after 20 min: %v", err)
+	}
+	// Bound to the certificate's key, not another.
+	opts.ConfirmationCertificate, opts.ConfirmationKey = nil, hpkeKey(t).PublicKey()
+	if _, err := token.Verify(t.Context(), rn.Token, opts); !errors.Is(err, token.ErrConfirmation) {
+		t.Errorf("verified for another key: %v, want ErrConfirmation", err)
+	}
+
+	// Near the deadline the deadline sets exp.
+	chain = []*x509.Certificate{renewed, chain[1]}
+	e.clock.Add(30 * time.Minute) // 1 h 40 min after activation
+	rn, err = e.c.Renew(t.Context(), &api.RenewRequest{CSR: csrFor(t, a)}, chain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renewed, _ = x509.ParseCertificate(rn.Certificate)
+	chain = []*x509.Certificate{renewed, chain[1]}
+	e.clock.Add(50 * time.Minute) // 2 h 30 min
+	rn, err = e.c.Renew(t.Context(), &api.RenewRequest{CSR: csrFor(t, a)}, chain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := t0.Add(3 * time.Hour); !rn.TokenExpires.Equal(want) {
+		t.Errorf("token exp %v, want the instance deadline %v", rn.TokenExpires, want)
+	}
+	renewed, _ = x509.ParseCertificate(rn.Certificate)
+	chain = []*x509.Certificate{renewed, chain[1]}
+
+	// A record without the appraisal: a renewal, no token, no error.
+	if err := e.c.store.Update(func(tx *store.Tx) error {
+		b, err := tx.Get(store.Manifest("hospital"), tableInstances, r.Instance)
+		if err != nil {
+			return err
+		}
+		var rec instanceRecord
+		if err := json.Unmarshal(b, &rec); err != nil {
+			return err
+		}
+		rec.Submods = nil
+		if b, err = json.Marshal(rec); err != nil {
+			return err
+		}
+		return tx.Put(store.Manifest("hospital"), tableInstances, r.Instance, b)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rn, err = e.c.Renew(t.Context(), &api.RenewRequest{CSR: csrFor(t, a)}, chain)
+	if err != nil {
+		t.Fatalf("renew without a stored appraisal: %v", err)
+	}
+	if rn.Token != "" || !rn.TokenExpires.IsZero() {
+		t.Errorf("token %q (exp %v) for an instance without a stored appraisal", rn.Token, rn.TokenExpires)
+	}
+	b, err := json.Marshal(rn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b, []byte(`"token`)) {
+		t.Errorf("the response names a token: %s", b)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/cofre-cc/cofre/coordinator/pki"
 	"github.com/cofre-cc/cofre/coordinator/store"
 	"github.com/cofre-cc/cofre/manifest"
+	"github.com/cofre-cc/cofre/token"
 )
 
 // KMS operations (Event.Op).
@@ -221,6 +222,12 @@ func (c *Coordinator) renew(req *api.RenewRequest, chain []*x509.Certificate, ev
 		return nil, badRequest("csr: %s", clip(err.Error()))
 	}
 	ev.Serial = leaf.SerialNumber.Text(16)
+	// Issued before the record changes: a failure leaves the current
+	// certificate in force.
+	tok, tokExp, err := c.renewToken(id, rec, leaf, now)
+	if err != nil {
+		return nil, err
+	}
 	next := *rec
 	next.Expires, next.Serial = leaf.NotAfter, ev.Serial
 	b, err := json.Marshal(next)
@@ -233,7 +240,65 @@ func (c *Coordinator) renew(req *api.RenewRequest, chain []*x509.Certificate, ev
 		c.log.Error("store instance", "err", err)
 		return nil, errInternal
 	}
-	return &api.RenewResponse{Certificate: leaf.Raw, Chain: [][]byte{l.inter.Certificate().Raw}, Expires: leaf.NotAfter}, nil
+	return &api.RenewResponse{Certificate: leaf.Raw, Chain: [][]byte{l.inter.Certificate().Raw}, Expires: leaf.NotAfter, Token: tok, TokenExpires: tokExp}, nil
+}
+
+// renewToken issues the token that comes with a renewed certificate: the
+// activation's appraisal (the submods kept in the instance record), cnf
+// the certificate's key, as activation does.
+//
+// Why: the activation token expires after TokenLifetime while the
+// certificate is renewed for as long as the instance's deadline allows;
+// without a fresh token a long-running workload would keep a certificate
+// relying parties accept and a token they refuse. Sound without new
+// evidence for the reasons WorkloadToken gives: only the attested
+// instance holds the key the renewal certified.
+//
+// An instance activated before records kept the appraisal gets no token
+// (it renews as before), nor does a certificate that expires within the
+// second: the zero values, no error.
+func (c *Coordinator) renewToken(id pki.SPIFFEID, rec *instanceRecord, leaf *x509.Certificate, now time.Time) (string, time.Time, error) {
+	if len(rec.Submods) == 0 {
+		return "", time.Time{}, nil
+	}
+	subs, err := token.ParseSubmods(rec.Submods)
+	if err != nil {
+		// The record came from the sealed store, written at activation.
+		c.log.Error("read instance appraisal", "instance", id.Instance, "err", err)
+		return "", time.Time{}, errInternal
+	}
+	exp := tokenExpiry(now, c.cfg.TokenLifetime, leaf.NotAfter, rec.Deadline)
+	if exp.Unix() <= now.Unix() {
+		return "", time.Time{}, nil
+	}
+	cnf, err := token.ConfirmationForKey(leaf.PublicKey)
+	if err != nil {
+		// Activation accepted this key for a token already.
+		c.log.Error("renewal token key", "instance", id.Instance, "err", err)
+		return "", time.Time{}, errInternal
+	}
+	tc := &token.Claims{
+		Issuer: c.cfg.Issuer, IssuedAt: now, Expiry: exp, VerifierID: c.cfg.VerifierID,
+		Submods: subs, Confirmation: cnf,
+	}
+	tok, err := c.issuer.Issue(tc)
+	if err != nil {
+		c.log.Error("issue renewal token", "instance", id.Instance, "err", err)
+		return "", time.Time{}, errInternal
+	}
+	return tok, time.Unix(exp.Unix(), 0).UTC(), nil
+}
+
+// tokenExpiry is the earliest of now+lifetime and the given ends: a token
+// never outlives the identity it was issued on.
+func tokenExpiry(now time.Time, lifetime time.Duration, ends ...time.Time) time.Time {
+	exp := now.Add(lifetime)
+	for _, t := range ends {
+		if t.Before(exp) {
+			exp = t
+		}
+	}
+	return exp
 }
 
 // VolumeRoot returns the root hash last reported for a volume of the

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cofre-cc/cofre/attest"
@@ -122,6 +123,35 @@ func TestHTTP(t *testing.T) {
 	leaf, _ := x509.ParseCertificate(rn.Certificate)
 	if leaf.URIs[0].String() != r.SPIFFEID {
 		t.Errorf("renewed identity %v, want %s", leaf.URIs, r.SPIFFEID)
+	}
+	if rn.Token == "" || rn.TokenExpires.IsZero() {
+		t.Errorf("the renewal over HTTP carries no token (exp %v)", rn.TokenExpires)
+	}
+	// The superseded certificate is refused; a client whose GetCertificate
+	// follows the renewal goes on, over new connections.
+	if _, err := wc.GenerateDataKey(ctx, "master", 32); !isStatus(err, http.StatusUnauthorized) {
+		t.Fatalf("the superseded certificate: %v, want 401", err)
+	}
+	var mu sync.Mutex
+	present := wl
+	opts := client.Options{Registry: e.cfg.Registry, InsecureSimulation: true, Now: e.clock.Now,
+		GetCertificate: func() (*tls.Certificate, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return present, nil
+		}}
+	fc, err := client.New(base, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fc.GenerateDataKey(ctx, "master", 32); !isStatus(err, http.StatusUnauthorized) {
+		t.Fatalf("GetCertificate with the superseded certificate: %v, want 401", err)
+	}
+	mu.Lock()
+	present = &tls.Certificate{Certificate: append([][]byte{rn.Certificate}, rn.Chain...), PrivateKey: a.key}
+	mu.Unlock()
+	if _, err := fc.GenerateDataKey(ctx, "master", 32); err != nil {
+		t.Fatalf("GetCertificate with the renewed certificate: %v", err)
 	}
 
 	st, err := anon.Status(ctx)

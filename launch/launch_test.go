@@ -240,9 +240,10 @@ func TestProgram(t *testing.T) {
 }
 
 type fakeRenewer struct {
-	w    *Workload
-	ca   *ecdsa.PrivateKey
-	hits int
+	w     *Workload
+	ca    *ecdsa.PrivateKey
+	hits  int
+	token string // the token the renewal carries, if any
 }
 
 func (r *fakeRenewer) Renew(_ context.Context, csrDER []byte) (*api.RenewResponse, error) {
@@ -250,7 +251,7 @@ func (r *fakeRenewer) Renew(_ context.Context, csrDER []byte) (*api.RenewRespons
 	csr, _ := x509.ParseCertificateRequest(csrDER)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(int64(r.hits + 1)), NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour)}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, csr.PublicKey, r.ca)
-	return &api.RenewResponse{Certificate: der, Expires: tmpl.NotAfter}, err
+	return &api.RenewResponse{Certificate: der, Expires: tmpl.NotAfter, Token: r.token}, err
 }
 
 func TestSupervise(t *testing.T) {
@@ -494,5 +495,80 @@ func TestMountVolumes(t *testing.T) {
 	os.WriteFile(filepath.Join(backing, "data", "f"), []byte("x"), 0o600)
 	if _, err := w.MountVolumes(t.Context(), files, dirOf, mount, roots); !errors.Is(err, ErrRolledBack) {
 		t.Fatalf("a non-empty volume never reported: %v, want ErrRolledBack", err)
+	}
+}
+
+// TestRenewRewritesTokenFile: a renewal that brings a token rewrites the
+// token file; one without leaves it; a file that cannot be written fails
+// the renewal (retried) after the certificate moved on.
+func TestRenewRewritesTokenFile(t *testing.T) {
+	ca, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	newWorkload := func() *Workload {
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour)}
+		der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, ca)
+		leaf, _ := x509.ParseCertificate(der)
+		return &Workload{Key: key, Leaf: leaf, Activation: &api.ActivateResponse{Certificate: der, Token: "activation-token"}}
+	}
+	disk := t.TempDir()
+	tests := []struct {
+		name    string
+		token   string // the renewal's
+		file    func(t *testing.T) string
+		wantErr bool
+		want    string // the file's content after
+	}{
+		{"token rewritten", "renewal-token", func(t *testing.T) string { return filepath.Join(memDir(t), "run", "token") }, false, "renewal-token"},
+		{"no token: the file stays", "", func(t *testing.T) string { return filepath.Join(memDir(t), "run", "token") }, false, "activation-token"},
+		{"no token file", "renewal-token", func(*testing.T) string { return "" }, false, ""},
+		{"a file on disk is refused", "renewal-token", func(*testing.T) string { return filepath.Join(disk, "token") }, true, "activation-token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorkload()
+			path := tt.file(t)
+			if path != "" {
+				if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				// As cmd/cofre run wrote it (plainly here: the disk case
+				// must start with a file too).
+				if err := os.WriteFile(path, []byte(w.Activation.Token), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.wantErr && isMemoryBacked(disk) {
+				// TMPDIR is itself memory-backed: the write is allowed.
+				tt.wantErr, tt.want = false, tt.token
+			}
+			r := &fakeRenewer{w: w, ca: ca, token: tt.token}
+			err := w.renew(t.Context(), SuperviseOptions{Renewer: func(tls.Certificate) (Renewer, error) { return r, nil }, TokenFile: path})
+			if tt.wantErr {
+				if !errors.Is(err, ErrNotMemoryBacked) {
+					t.Fatalf("renew: %v, want ErrNotMemoryBacked", err)
+				}
+			} else if err != nil {
+				t.Fatalf("renew: %v", err)
+			}
+			if w.Leaf.SerialNumber.Int64() != 2 {
+				t.Error("the workload does not hold the renewed certificate")
+			}
+			if tt.token != "" && w.Activation.Token != tt.token {
+				t.Errorf("workload token %q, want the renewal's", w.Activation.Token)
+			}
+			if path == "" {
+				return
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != tt.want {
+				t.Errorf("token file holds %q, want %q", b, tt.want)
+			}
+			if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("token file mode %v (%v), want 0600", fi.Mode().Perm(), err)
+			}
+		})
 	}
 }

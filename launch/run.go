@@ -118,6 +118,12 @@ type SuperviseOptions struct {
 	Renewer RenewerFunc
 	// Installed are the files to rewrite when the certificate changes.
 	Installed *Installed
+	// TokenFile, if set, is the file the activation token was written to
+	// (WriteSecretFile). A renewal that brings a token (one bound to the
+	// renewed certificate's key) rewrites it, atomically: the activation
+	// token expires after the coordinator's token lifetime, long before a
+	// supervised program's instance need end.
+	TokenFile string
 	// RenewAt is the fraction of the certificate's lifetime after which it
 	// is renewed. Default 2/3.
 	RenewAt float64
@@ -247,6 +253,20 @@ func (w *Workload) renew(ctx context.Context, opts SuperviseOptions) error {
 	}
 	w.Leaf = leaf
 	w.Activation.Certificate, w.Activation.Chain, w.Activation.Expires = resp.Certificate, resp.Chain, resp.Expires
+	if resp.Token == "" {
+		// A coordinator or instance record older than renewal tokens:
+		// the file keeps the token it has.
+		return nil
+	}
+	w.Activation.Token = resp.Token
+	if opts.TokenFile != "" {
+		// After the certificate: the token is bound to the key, which a
+		// renewal keeps. A failure is retried like the renewal, with the
+		// renewed certificate.
+		if err := WriteSecretFile(opts.TokenFile, []byte(resp.Token)); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

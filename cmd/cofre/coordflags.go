@@ -46,6 +46,9 @@ type coordFlags struct {
 	// (envPinnedRoot), used when neither --root nor --coordinator-policy
 	// is given.
 	pinnedRootPEM string
+	// files is the workload's certificate and key, reloaded when cofre
+	// run renews them (workload commands only; set by options).
+	files *certFiles
 }
 
 // Variables `cofre run` sets for the program it starts, so that a cofre
@@ -163,6 +166,21 @@ func (f *coordFlags) options() (client.Options, error) {
 			return opts, usagef("--cert/--%s: %v", f.keyFlag, err)
 		}
 		opts.Certificate = &cert
+		if f.workload {
+			// cofre run --supervise renews the certificate under the
+			// program: present the current one (client.Options.
+			// GetCertificate, and the program's TLS servers through
+			// f.files). One loader for all the command's clients.
+			if f.files == nil || f.files.cert != f.cert || f.files.key != keyFile {
+				if f.files, err = loadCertFiles(f.cert, keyFile); err != nil {
+					return opts, usagef("--cert/--%s: %v", f.keyFlag, err)
+				}
+			}
+			if opts.Certificate, err = f.files.get(); err != nil {
+				return opts, usagef("--cert/--%s: %v", f.keyFlag, err)
+			}
+			opts.GetCertificate = f.files.get
+		}
 	} else if f.key != "" {
 		return opts, usagef("--%s needs --cert", f.keyFlag)
 	}
@@ -205,6 +223,18 @@ func (f *coordFlags) options() (client.Options, error) {
 		return opts, usagef("--coordinator-policy is required to verify the coordinator (or --root to trust a pinned root, or --insecure-simulation for a development coordinator)")
 	}
 	return opts, nil
+}
+
+// serverCertificate is the tls.Config.GetCertificate of a workload's
+// server: the current workload certificate (reloaded after a renewal), or
+// the one in opts.
+func serverCertificate(opts client.Options) func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	get := opts.GetCertificate
+	if get == nil {
+		cert := opts.Certificate
+		get = func() (*tls.Certificate, error) { return cert, nil }
+	}
+	return func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return get() }
 }
 
 func parseCertificatePEM(b []byte) (*x509.Certificate, error) {

@@ -62,7 +62,8 @@ the command line, and the host fills only the placeholders it declares
 
 Without --supervise cofre replaces itself with the program. With it, cofre
 stays as the parent: it renews the workload certificate before it expires
-(rewriting the files that hold it), forwards signals and exits with the
+(rewriting the files that hold it, and --token-file with the fresh token
+that comes with the renewal), forwards signals and exits with the
 program's status.
 
 A refused activation exits 1 with the coordinator's reasons; nothing runs.
@@ -106,7 +107,7 @@ the coordinator flags use COFRE_COORDINATOR, COFRE_INSECURE_SIMULATION….`,
 	fl.StringVar(&f.agent, "agent", "", "node agent address for sim evidence: unix:///run/cofre/agent.sock or http://HOST:PORT")
 	fl.StringVar(&f.simPlatform, "sim-platform", "", "SIMULATION platform file to sign sim evidence locally (development, instead of --agent)")
 	fl.StringVar(&f.filesRoot, "files-root", "", "write the workload's files below this memory-backed directory (COFRE_FILES_ROOT tells the program), instead of at their paths")
-	fl.StringVar(&f.tokenFile, "token-file", "", "also write the workload's EAR token to this file (memory-backed)")
+	fl.StringVar(&f.tokenFile, "token-file", "", "also write the workload's EAR token to this file (memory-backed; rewritten at each renewal under --supervise)")
 	fl.StringArrayVar(&f.hostParams, "host-param", nil, "NAME=VALUE for a placeholder the service declares; repeatable")
 	fl.StringArrayVar(&f.measure, "measure", nil, "a further file to measure into the workload digest (a script, a jar); repeatable, in order")
 	fl.StringArrayVar(&f.volumeDirs, "volume-dir", nil, "NAME=DIR: where encrypted volume NAME keeps its ciphertext (default /var/lib/cofre/volumes/MANIFEST/SERVICE/NAME); repeatable")
@@ -250,7 +251,7 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, f runFlags, args []st
 			return 0, err
 		}
 	}
-	code, err := prog.Supervise(ctx, w, launch.SuperviseOptions{Renewer: renewer, Installed: installed, Logger: logger})
+	code, err := prog.Supervise(ctx, w, launch.SuperviseOptions{Renewer: renewer, Installed: installed, TokenFile: f.tokenFile, Logger: logger})
 	if volumes != nil {
 		// The root hashes go to the coordinator only now, once the program
 		// is gone and nothing writes any more.

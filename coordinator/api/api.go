@@ -170,6 +170,14 @@ type RenewResponse struct {
 	Certificate []byte    `json:"certificate"`
 	Chain       [][]byte  `json:"chain"`
 	Expires     time.Time `json:"expires"`
+	// Token is a fresh workload token for the renewed certificate: the
+	// appraisal of the activation, cnf the certificate's key, expiring at
+	// the earliest of the token lifetime, the certificate's expiry and the
+	// instance's deadline. Absent for instances activated before
+	// coordinators kept that appraisal (activate again for one).
+	Token string `json:"token,omitempty"`
+	// TokenExpires is the token's exp, when Token is set.
+	TokenExpires time.Time `json:"token_expires,omitzero"`
 }
 
 // WorkloadTokenRequest asks for a further token for the instance named by

@@ -48,6 +48,13 @@ type Options struct {
 	// Certificate is the user's or workload's TLS client certificate, or
 	// nil. It is only ever presented to a verified coordinator.
 	Certificate *tls.Certificate
+	// GetCertificate, if set, returns the client certificate instead of
+	// Certificate, asked before each request: a supervised workload's
+	// certificate is renewed (and the old one refused) while the program
+	// runs. When the certificate it returns changes, later requests go
+	// over new connections that present it (requests in flight finish on
+	// theirs). An error fails the request, wrapping it.
+	GetCertificate func() (*tls.Certificate, error)
 	// Timeout bounds each request (streams: until the response headers).
 	// Default 30 s.
 	Timeout time.Duration
@@ -75,7 +82,11 @@ type Client struct {
 
 // verified is what Verify established; immutable once stored.
 type verified struct {
-	root   *x509.Certificate
+	root *x509.Certificate
+	// cert is the client certificate this state's connections present,
+	// or nil; tr carries them.
+	cert   *tls.Certificate
+	tr     *http.Transport
 	http   *http.Client // bounded by Options.Timeout
 	stream *http.Client // no overall timeout: audit log streams
 }
@@ -121,7 +132,7 @@ func New(baseURL string, opts Options) (*Client, error) {
 		}),
 	}
 	if opts.Root != nil {
-		c.state.Store(c.pinned(opts.Root))
+		c.state.Store(c.pinned(opts.Root, opts.Certificate))
 	}
 	return c, nil
 }
@@ -144,8 +155,8 @@ func (c *Client) transport(cfg *tls.Config) *http.Transport {
 }
 
 // pinned returns the HTTP clients that trust only server certificates
-// issued directly by root.
-func (c *Client) pinned(root *x509.Certificate) *verified {
+// issued directly by root and present cert (if non-nil).
+func (c *Client) pinned(root *x509.Certificate, cert *tls.Certificate) *verified {
 	tr := c.transport(&tls.Config{
 		MinVersion: tls.VersionTLS12,
 		// The standard verification would also want the host name in the
@@ -162,17 +173,49 @@ func (c *Client) pinned(root *x509.Certificate) *verified {
 			// Present the certificate whatever CAs the server names:
 			// user certificates are identified by their key, not by an
 			// issuer the coordinator knows.
-			if c.opts.Certificate != nil {
-				return c.opts.Certificate, nil
+			if cert != nil {
+				return cert, nil
 			}
 			return &tls.Certificate{}, nil
 		},
 	})
 	return &verified{
 		root:   root,
+		cert:   cert,
+		tr:     tr,
 		http:   &http.Client{Transport: tr, Timeout: c.opts.Timeout, CheckRedirect: noRedirects},
 		stream: &http.Client{Transport: tr, CheckRedirect: noRedirects},
 	}
+}
+
+// current returns the verified state, moved to new connections first if
+// Options.GetCertificate returns another certificate than they present.
+// One transport per certificate: a connection's client certificate is
+// fixed at its handshake, so a pool shared across certificates would keep
+// presenting the superseded one.
+func (c *Client) current() (*verified, error) {
+	v := c.state.Load()
+	if c.opts.GetCertificate == nil {
+		return v, nil
+	}
+	cert, err := c.opts.GetCertificate()
+	if err != nil {
+		return nil, fmt.Errorf("client: client certificate: %w", err)
+	}
+	if cert == nil || len(cert.Certificate) == 0 {
+		return nil, errors.New("client: client certificate: GetCertificate returned none")
+	}
+	if v.cert != nil && bytes.Equal(v.cert.Certificate[0], cert.Certificate[0]) {
+		return v, nil
+	}
+	next := c.pinned(v.root, cert)
+	if !c.state.CompareAndSwap(v, next) {
+		// Another request moved first: use its state.
+		next.tr.CloseIdleConnections()
+		return c.state.Load(), nil
+	}
+	v.tr.CloseIdleConnections()
+	return next, nil
 }
 
 func (c *Client) now() time.Time {
@@ -221,7 +264,7 @@ func (c *Client) Verify(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.state.Store(c.pinned(root))
+	c.state.Store(c.pinned(root, c.opts.Certificate))
 	c.bootstrap.CloseIdleConnections()
 	return nil
 }
@@ -407,7 +450,10 @@ func (c *Client) send(ctx context.Context, stream bool, method, path string, que
 	if err := c.Verify(ctx); err != nil {
 		return nil, err
 	}
-	v := c.state.Load()
+	v, err := c.current()
+	if err != nil {
+		return nil, err
+	}
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -286,6 +287,81 @@ func TestPinnedAfterVerify(t *testing.T) {
 	f.srv.CloseClientConnections()
 	if _, err := c.Status(context.Background()); !errors.Is(err, ErrCertificate) || !errors.Is(err, ErrRefused) {
 		t.Fatalf("Status() with a foreign certificate = %v, want ErrCertificate and ErrRefused", err)
+	}
+}
+
+// TestGetCertificate: the certificate GetCertificate returns is presented,
+// a changed one on new connections (the old pool would present the
+// superseded one), and its error fails the request.
+func TestGetCertificate(t *testing.T) {
+	f := newFake(t)
+	first, second := userCert(t), userCert(t)
+	var mu sync.Mutex
+	var saw [][]byte
+	f.set(func(f *fake) {
+		f.handler = func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			if len(r.TLS.PeerCertificates) > 0 {
+				saw = append(saw, r.TLS.PeerCertificates[0].Raw)
+			} else {
+				saw = append(saw, nil)
+			}
+			mu.Unlock()
+			writeJSON(w, 200, api.Status{TrustDomain: "cofre.test"})
+		}
+	})
+	current := &first
+	var getErr error
+	opts := f.options()
+	opts.Certificate = &second // GetCertificate wins
+	opts.GetCertificate = func() (*tls.Certificate, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return current, getErr
+	}
+	c := f.client(t, opts)
+	status := func() {
+		t.Helper()
+		if _, err := c.Status(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := func() []byte {
+		mu.Lock()
+		defer mu.Unlock()
+		return saw[len(saw)-1]
+	}
+	status()
+	status()
+	if !bytes.Equal(last(), first.Leaf.Raw) {
+		t.Fatal("the certificate GetCertificate returned was not presented")
+	}
+	mu.Lock()
+	current = &second
+	mu.Unlock()
+	status()
+	if !bytes.Equal(last(), second.Leaf.Raw) {
+		t.Fatal("after the certificate changed, the old one was presented")
+	}
+	// Errors and empty answers fail the request, and say so.
+	mu.Lock()
+	getErr = errors.New("half-written key file")
+	mu.Unlock()
+	if _, err := c.Status(context.Background()); err == nil || !strings.Contains(err.Error(), "half-written key file") {
+		t.Fatalf("Status with a failing GetCertificate: %v", err)
+	}
+	mu.Lock()
+	getErr, current = nil, &tls.Certificate{}
+	mu.Unlock()
+	if _, err := c.Status(context.Background()); err == nil || !strings.Contains(err.Error(), "returned none") {
+		t.Fatalf("Status with an empty certificate: %v", err)
+	}
+	// Without GetCertificate, Certificate still works.
+	opts.GetCertificate, opts.Certificate = nil, &first
+	c = f.client(t, opts)
+	status()
+	if !bytes.Equal(last(), first.Leaf.Raw) {
+		t.Fatal("Certificate was not presented")
 	}
 }
 

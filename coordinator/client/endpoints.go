@@ -33,16 +33,16 @@ func (c *Client) Activate(ctx context.Context, req *api.ActivateRequest) (*api.A
 	return &out, c.call(ctx, http.MethodPost, api.PathActivate, nil, req, &out)
 }
 
-// Renew asks for a new certificate for the instance that
-// Options.Certificate names (POST /v1/renew); csr is a PKCS #10 request
+// Renew asks for a new certificate for the instance that the
+// client certificate names (POST /v1/renew); csr is a PKCS #10 request
 // (DER).
 func (c *Client) Renew(ctx context.Context, csr []byte) (*api.RenewResponse, error) {
 	var out api.RenewResponse
 	return &out, c.call(ctx, http.MethodPost, api.PathRenew, nil, &api.RenewRequest{CSR: csr}, &out)
 }
 
-// WorkloadToken asks for a further token for the instance that
-// Options.Certificate names (POST /v1/workload/token): the appraisal of its
+// WorkloadToken asks for a further token for the instance that the
+// client certificate names (POST /v1/workload/token): the appraisal of its
 // activation, bound (cnf jwk) to pub, a public key the instance made for
 // another use than TLS, such as the X25519 or P-256 *ecdh.PublicKey that
 // relying parties HPKE-encrypt to. runtime (optional) are claims the

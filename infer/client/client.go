@@ -44,7 +44,13 @@ type Options struct {
 	// Certificate is the caller's TLS client certificate (its workload
 	// certificate); Token returns the caller's token, bound to it.
 	Certificate *tls.Certificate
-	Token       func() string
+	// GetCertificate, if set, returns the client certificate instead of
+	// Certificate, asked before each request: a supervised workload's
+	// certificate is renewed while it runs. When the certificate changes,
+	// later requests go over new connections that present it. An error
+	// fails the request, wrapping it.
+	GetCertificate func() (*tls.Certificate, error)
+	Token          func() string
 	// Service is the policy the service's tokens must meet: the
 	// coordinator's keys and issuer, the accepted measurements,
 	// simulation. Confirmation fields must be unset.
@@ -86,7 +92,7 @@ func New(opts Options) (*Client, error) {
 	if !strings.HasPrefix(opts.URL, "https://") {
 		return nil, fmt.Errorf("client: service URL %q: want https://", opts.URL)
 	}
-	if opts.Certificate == nil || opts.Token == nil {
+	if (opts.Certificate == nil && opts.GetCertificate == nil) || opts.Token == nil {
 		return nil, errors.New("client: a client certificate and a token are required")
 	}
 	if opts.Service.ConfirmationKey != nil || opts.Service.ConfirmationCertificate != nil || len(opts.Service.ExpectedMeasurements) == 0 {
@@ -99,24 +105,90 @@ func New(opts Options) (*Client, error) {
 		opts.AttestationPath = service.PathAttestation
 	}
 	c := &Client{opts: opts}
+	get := opts.GetCertificate
+	if get == nil {
+		get = func() (*tls.Certificate, error) { return opts.Certificate, nil }
+	}
 	c.http = &http.Client{
-		Timeout: opts.Timeout,
-		Transport: &http.Transport{
-			ForceAttemptHTTP2: true,
-			TLSClientConfig: &tls.Config{
-				MinVersion:   tls.VersionTLS13,
-				Certificates: []tls.Certificate{*opts.Certificate},
-				// The service's identity is its attested key, not a CA's
-				// say-so: the first connection is checked against the
-				// service's TLS token (Attest), later ones against the key
-				// it attested.
-				InsecureSkipVerify: true,
-				VerifyConnection:   c.verifyConnection,
-			},
-		},
+		Timeout:       opts.Timeout,
+		Transport:     &rotatingTransport{get: get, make: c.transport},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return errors.New("client: redirects are not followed") },
 	}
 	return c, nil
+}
+
+// transport returns a transport whose connections present cert.
+func (c *Client) transport(cert *tls.Certificate) *http.Transport {
+	return &http.Transport{
+		ForceAttemptHTTP2: true,
+		TLSClientConfig: &tls.Config{
+			MinVersion:   tls.VersionTLS13,
+			Certificates: []tls.Certificate{*cert},
+			// The service's identity is its attested key, not a CA's
+			// say-so: the first connection is checked against the
+			// service's TLS token (Attest), later ones against the key
+			// it attested.
+			InsecureSkipVerify: true,
+			VerifyConnection:   c.verifyConnection,
+		},
+	}
+}
+
+// rotatingTransport sends each request over connections that present the
+// current client certificate: one http.Transport per certificate, since a
+// connection's certificate is fixed at its handshake and a shared pool
+// would go on presenting a renewed (superseded, then expired) one.
+// Requests in flight finish on their connections; the old transport's
+// idle ones are closed.
+type rotatingTransport struct {
+	get  func() (*tls.Certificate, error)
+	make func(*tls.Certificate) *http.Transport
+
+	mu   sync.Mutex
+	leaf []byte // the DER leaf tr presents
+	tr   *http.Transport
+}
+
+func (t *rotatingTransport) current() (*http.Transport, error) {
+	cert, err := t.get()
+	if err != nil {
+		return nil, fmt.Errorf("client: client certificate: %w", err)
+	}
+	if cert == nil || len(cert.Certificate) == 0 {
+		return nil, errors.New("client: client certificate: none")
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.tr != nil && bytes.Equal(t.leaf, cert.Certificate[0]) {
+		return t.tr, nil
+	}
+	if t.tr != nil {
+		t.tr.CloseIdleConnections()
+	}
+	t.leaf, t.tr = cert.Certificate[0], t.make(cert)
+	return t.tr, nil
+}
+
+func (t *rotatingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	tr, err := t.current()
+	if err != nil {
+		if req.Body != nil {
+			req.Body.Close() // as RoundTrip must, even on error
+		}
+		return nil, err
+	}
+	return tr.RoundTrip(req)
+}
+
+// CloseIdleConnections closes the current transport's idle connections
+// (http.Client.CloseIdleConnections calls it).
+func (t *rotatingTransport) CloseIdleConnections() {
+	t.mu.Lock()
+	tr := t.tr
+	t.mu.Unlock()
+	if tr != nil {
+		tr.CloseIdleConnections()
+	}
 }
 
 func (c *Client) verifyConnection(cs tls.ConnectionState) error {
@@ -276,4 +348,11 @@ func (c *Client) Infer(ctx context.Context, model string, inputs []oip.Tensor) (
 		return nil, fmt.Errorf("client: infer: %w", err)
 	}
 	return out.Outputs, nil
+}
+
+// Attested returns what the last successful Attest verified, or nil.
+func (c *Client) Attested() *Attested {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.attested
 }
