@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cofre-cc/cofre/attest"
+	coordclient "github.com/cofre-cc/cofre/coordinator/client"
 	"github.com/cofre-cc/cofre/infer/client"
 	"github.com/cofre-cc/cofre/infer/imaging"
 	"github.com/cofre-cc/cofre/infer/oip"
@@ -166,22 +168,7 @@ func runInferServe(ctx context.Context, stderr io.Writer, f *inferServeFlags) er
 		return err
 	}
 	claims := service.RuntimeClaims(models)
-	ref, err := service.NewRefresher(ctx, log, func(ctx context.Context) (string, time.Time, error) {
-		tok, err := c.WorkloadToken(ctx, hpkePub, claims, nil)
-		if err != nil {
-			return "", time.Time{}, err
-		}
-		// The coordinator's own answer over the verified connection: its
-		// expiry only schedules the next refresh.
-		u, err := token.ParseUnverified(tok)
-		if err != nil {
-			return "", time.Time{}, fmt.Errorf("the coordinator's workload token does not parse: %w", err)
-		}
-		if u.Claims == nil {
-			return "", time.Time{}, fmt.Errorf("the coordinator's workload token does not parse: %w", u.ClaimsErr)
-		}
-		return tok, u.Claims.Expiry, nil
-	})
+	ref, err := workloadTokenRefresher(ctx, log, c, hpkePub, claims)
 	if err != nil {
 		return coordError(stderr, err)
 	}
@@ -207,7 +194,7 @@ func runInferServe(ctx context.Context, stderr io.Writer, f *inferServeFlags) er
 		WriteTimeout:      120 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{*opts.Certificate},
+		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS13, GetCertificate: serverCertificate(opts),
 			// The token authenticates callers; the certificate proves the
 			// token is theirs (cnf), so it need not chain to a CA here.
 			ClientAuth: tls.RequireAnyClientCert},
@@ -323,7 +310,7 @@ func runInferClient(ctx context.Context, stdout, stderr io.Writer, f *inferClien
 	if err != nil {
 		return coordError(stderr, err)
 	}
-	ic, err := client.New(client.Options{URL: f.url, Certificate: opts.Certificate, Token: own, Plaintext: f.plaintext,
+	ic, err := client.New(client.Options{URL: f.url, Certificate: opts.Certificate, GetCertificate: opts.GetCertificate, Token: own, Plaintext: f.plaintext,
 		Service: token.Options{JWKS: jwks, Issuer: issuer, ExpectedMeasurements: want, AllowSimulation: f.allowSim}})
 	if err != nil {
 		return usageError{err}
@@ -380,4 +367,25 @@ func runInferClient(ctx context.Context, stdout, stderr io.Writer, f *inferClien
 		}
 	}
 	return nil
+}
+
+// workloadTokenRefresher keeps a coordinator workload token for pub (an
+// HPKE key) with the given runtime claims fresh.
+func workloadTokenRefresher(ctx context.Context, log *slog.Logger, c *coordclient.Client, pub crypto.PublicKey, claims map[string]string) (*service.Refresher, error) {
+	return service.NewRefresher(ctx, log, func(ctx context.Context) (string, time.Time, error) {
+		tok, err := c.WorkloadToken(ctx, pub, claims, nil)
+		if err != nil {
+			return "", time.Time{}, err
+		}
+		// The coordinator's own answer over the verified connection: its
+		// expiry only schedules the next refresh.
+		u, err := token.ParseUnverified(tok)
+		if err != nil {
+			return "", time.Time{}, fmt.Errorf("the coordinator's workload token does not parse: %w", err)
+		}
+		if u.Claims == nil {
+			return "", time.Time{}, fmt.Errorf("the coordinator's workload token does not parse: %w", u.ClaimsErr)
+		}
+		return tok, u.Claims.Expiry, nil
+	})
 }

@@ -43,7 +43,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newVersionCmd(), newEvidenceCmd(), newSimCmd(), newAttestdCmd(), newTokenCmd(), newManifestCmd(), newSecretCmd(), newStatusCmd(), newAuditCmd(), newRecoverCmd(), newCoordinatorCmd(), newRunCmd(), newAgentCmd(), newVolumeCmd(), newDatagenCmd(), newQueryCmd(), newSparkCmd(), newColencCmd(), newInferCmd())
+	root.AddCommand(newVersionCmd(), newEvidenceCmd(), newSimCmd(), newAttestdCmd(), newTokenCmd(), newManifestCmd(), newSecretCmd(), newStatusCmd(), newAuditCmd(), newRecoverCmd(), newCoordinatorCmd(), newRunCmd(), newAgentCmd(), newVolumeCmd(), newDatagenCmd(), newQueryCmd(), newSparkCmd(), newColencCmd(), newInferCmd(), newHealthCmd())
 	return root
 }
 
