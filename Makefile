@@ -11,7 +11,7 @@ BIN         := bin/cofre
 TAGS        := duckdb_arrow
 export GOFLAGS := -tags=$(TAGS)
 
-.PHONY: all build demo demo-platform test lint fmt-check vet staticcheck openapi unit e2e fuzz bench clean onnxruntime portal portal-test
+.PHONY: all build demo demo-platform test lint fmt-check vet staticcheck openapi unit e2e fuzz bench clean onnxruntime portal portal-test e2e-portal
 
 all: build
 
@@ -67,7 +67,12 @@ onnxruntime: $(ORT_LIB)
 $(ORT_LIB): scripts/fetch-onnxruntime.sh
 	scripts/fetch-onnxruntime.sh bin/onnxruntime
 
-e2e: build spark-kms delta-jars onnxruntime
+# The browser driver of the healthcare e2e test (playwright-core, pinned by
+# its lockfile; Chromium is Debian's).
+e2e-portal:
+	cd test/e2e/portal && npm ci --no-audit --no-fund
+
+e2e: build spark-kms delta-jars onnxruntime portal e2e-portal
 	COFRE_BIN=$(CURDIR)/$(BIN) COFRE_SPARK_KMS_JAR=$(CURDIR)/$(SPARK_KMS_JAR) \
 		COFRE_DELTA_JARS=$(CURDIR)/$(DELTA_DIR)/delta-spark_2.12-$(DELTA_VERSION).jar,$(CURDIR)/$(DELTA_DIR)/delta-storage-$(DELTA_VERSION).jar \
 		$(GO) test -count=1 -tags e2e,$(TAGS) ./test/e2e/...

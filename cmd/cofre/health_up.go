@@ -366,6 +366,14 @@ func runHealthUp(ctx context.Context, stdout, stderr io.Writer, f *healthUpFlags
 	if err != nil {
 		return err
 	}
+	// The Redis host's own administrator (untrusted: the point is that it
+	// sees no patient data): a user with every command, and a client
+	// certificate from the Redis CA, described in redis-ops.json for
+	// inspection tools (and the tests that scan Redis).
+	opsRedisPassword, err := writeRedisOps(dir, ports["redis"], rca)
+	if err != nil {
+		return err
+	}
 	rdir := filepath.Join(shm, "redis")
 	os.MkdirAll(rdir, 0o700)
 	os.WriteFile(filepath.Join(rdir, "server.pem"), []byte(rs.Certificate+rs.Chain), 0o600)
@@ -385,7 +393,8 @@ appendonly no
 dir %s
 user default off resetkeys resetchannels -@all
 user careapi on >%s %s
-`, ports["redis"], filepath.Join(rdir, "server.pem"), filepath.Join(rdir, "server.key"), filepath.Join(rdir, "ca.pem"), rdir, string(rpw.Value), cache.ACLRules)
+user ops on >%s +@all ~* &*
+`, ports["redis"], filepath.Join(rdir, "server.pem"), filepath.Join(rdir, "server.key"), filepath.Join(rdir, "ca.pem"), rdir, string(rpw.Value), cache.ACLRules, opsRedisPassword)
 	if err := os.WriteFile(filepath.Join(rdir, "redis.conf"), []byte(conf), 0o600); err != nil {
 		return err
 	}
@@ -507,4 +516,42 @@ func fetchJWKS(ctx context.Context, j *token.RemoteJWKS) ([]byte, error) {
 		return nil, errors.New(resp.Status)
 	}
 	return io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+}
+
+// writeRedisOps mints the Redis administrator's client certificate under
+// the Redis CA and writes redis-ops.json (0600) describing the account.
+func writeRedisOps(dir string, port int, ca *api.SecretResponse) (string, error) {
+	caBlock, _ := pem.Decode([]byte(ca.Certificate))
+	keyBlock, _ := pem.Decode([]byte(ca.PrivateKey))
+	if caBlock == nil || keyBlock == nil {
+		return "", errors.New("redis_ca: no certificate or key")
+	}
+	caCert, err := x509.ParseCertificate(caBlock.Bytes)
+	if err != nil {
+		return "", err
+	}
+	caKey, err := x509.ParsePKCS8PrivateKey(keyBlock.Bytes)
+	if err != nil {
+		return "", err
+	}
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "redis-ops"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &k.PublicKey, caKey)
+	if err != nil {
+		return "", err
+	}
+	kder, _ := x509.MarshalPKCS8PrivateKey(k)
+	pw := make([]byte, 16)
+	rand.Read(pw)
+	password := fmt.Sprintf("%x", pw)
+	b, _ := json.MarshalIndent(map[string]string{
+		"addr": fmt.Sprintf("127.0.0.1:%d", port), "username": "ops", "password": password, "ca": ca.Certificate,
+		"cert": string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		"key":  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})),
+	}, "", "  ")
+	return password, os.WriteFile(filepath.Join(dir, "redis-ops.json"), b, 0o600)
 }

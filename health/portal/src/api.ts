@@ -1,5 +1,5 @@
 // The care API's portal-facing calls, each an inner request through the
-// sealed gateway. State-changing calls carry the X-CSRF-Token from the
+// sealed gateway. Every call after sign-in carries the X-CSRF-Token from the
 // login answer. Errors become ApiError with the OperationOutcome's
 // diagnostics when the care API sent one.
 
@@ -47,7 +47,10 @@ export class CareAPI {
   async #call(method: Method, path: string, body: unknown, want: number[], contentType = JSON_TYPE): Promise<unknown> {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers["Content-Type"] = contentType;
-    if (method !== "GET" && this.#csrf !== "") headers["X-CSRF-Token"] = this.#csrf;
+    // Every inner request carries it, reads too: the session cookie travels
+    // on the outer request, where a TLS-terminating proxy could read it; the
+    // CSRF token travels sealed, so only this page can use the session.
+    if (this.#csrf !== "") headers["X-CSRF-Token"] = this.#csrf;
     const r = await this.#gw.send({ method, path, headers, ...(body !== undefined ? { body: utf8(JSON.stringify(body)) } : {}) });
     const v = parseJSON(r);
     if (!want.includes(r.status)) {

@@ -70,7 +70,7 @@ export class FakeCare {
       return [200, { user: "alice", role: "clinician", csrf: this.csrf }];
     }
     if (this.session === "") return oo(401, "not signed in");
-    if (r.method !== "GET" && r.headers?.["X-CSRF-Token"] !== this.csrf) return oo(403, "CSRF token missing or wrong");
+    if (r.headers?.["X-CSRF-Token"] !== this.csrf) return oo(403, "CSRF token missing or wrong");
     let m: RegExpExecArray | null;
     if (r.method === "POST" && r.path === "/api/logout") {
       this.session = "";
