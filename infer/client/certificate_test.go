@@ -41,6 +41,14 @@ func TestGetCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An unattested client connects nowhere.
+	if resp, err := c.HTTPClient().Get(srv.URL); err == nil || !strings.Contains(err.Error(), "not attested") {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		t.Fatalf("an unattested client connected: %v", err)
+	}
+	c.pinned = srv.Certificate().PublicKey // as a successful Attest would
 	get := func() error {
 		t.Helper()
 		resp, err := c.HTTPClient().Get(srv.URL)

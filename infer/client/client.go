@@ -199,7 +199,10 @@ func (c *Client) verifyConnection(cs tls.ConnectionState) error {
 	pinned := c.pinned
 	c.mu.Unlock()
 	if pinned == nil {
-		return nil // the attestation request: checked on its answer
+		// Only Attest's own connection may be unpinned (it checks the
+		// answer's certificate itself); nothing else is sent before a
+		// successful attestation, nor after a failed one.
+		return fmt.Errorf("%w: not attested", ErrRefused)
 	}
 	if eq, ok := pinned.(interface{ Equal(crypto.PublicKey) bool }); !ok || !eq.Equal(cs.PeerCertificates[0].PublicKey) {
 		return fmt.Errorf("%w: the TLS certificate's key is not the attested one", ErrRefused)
@@ -213,15 +216,32 @@ func (c *Client) verifyConnection(cs tls.ConnectionState) error {
 // Infer calls it once; call it again to re-verify (a new token, a
 // restarted service).
 func (c *Client) Attest(ctx context.Context) (*Attested, error) {
+	// Whatever was verified before no longer holds until this succeeds.
 	c.mu.Lock()
-	c.pinned = nil
+	c.pinned, c.attested = nil, nil
 	c.mu.Unlock()
 	c.http.CloseIdleConnections()
+	// The attestation request goes over a connection of its own, checked
+	// below against the TLS token it brings.
+	cert, err := c.clientCertificate()
+	if err != nil {
+		return nil, err
+	}
+	tr := c.transport(cert)
+	tr.TLSClientConfig.VerifyConnection = func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return errors.New("client: the service presented no certificate")
+		}
+		return nil
+	}
+	tr.DisableKeepAlives = true
+	defer tr.CloseIdleConnections()
+	attestHTTP := &http.Client{Transport: tr, Timeout: c.opts.Timeout, CheckRedirect: c.http.CheckRedirect}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.opts.URL+c.opts.AttestationPath, nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.http.Do(req)
+	resp, err := attestHTTP.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("client: attestation: %w", err)
 	}
@@ -277,6 +297,21 @@ func measurement(c *token.Claims) string {
 		return s.Claims.Measurement.String()
 	}
 	return ""
+}
+
+// clientCertificate returns the certificate to present now.
+func (c *Client) clientCertificate() (*tls.Certificate, error) {
+	if c.opts.GetCertificate != nil {
+		cert, err := c.opts.GetCertificate()
+		if err != nil {
+			return nil, fmt.Errorf("client: client certificate: %w", err)
+		}
+		if cert == nil {
+			return nil, errors.New("client: client certificate: none")
+		}
+		return cert, nil
+	}
+	return c.opts.Certificate, nil
 }
 
 // HTTPClient returns the client's HTTP client, which presents the caller's

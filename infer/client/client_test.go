@@ -304,6 +304,38 @@ func TestRefusals(t *testing.T) {
 	})
 }
 
+// TestFailedReattestation: after a re-attestation fails (here: an
+// impostor's certificate), the client sends nothing more, on new
+// connections or old ones, until an attestation succeeds again.
+func TestFailedReattestation(t *testing.T) {
+	e := newEnv(t, false)
+	c := e.caller(t, callerM, serviceM, true)
+	ctx := context.Background()
+	if _, err := c.Infer(ctx, "chest", image(t, "normal")); err != nil {
+		t.Fatal(err)
+	}
+	impostor := httptest.NewUnstartedServer(e.srv.Config.Handler)
+	impostor.TLS = &tls.Config{Certificates: []tls.Certificate{selfSigned(t, "impostor")}, ClientAuth: tls.RequireAnyClientCert}
+	impostor.StartTLS()
+	defer impostor.Close()
+	good := c.opts.URL
+	c.opts.URL = impostor.URL
+	if _, err := c.Attest(ctx); !errors.Is(err, ErrRefused) {
+		t.Fatalf("re-attesting an impostor: %v", err)
+	}
+	before := e.infers
+	if _, err := c.Infer(ctx, "chest", image(t, "normal")); err == nil {
+		t.Fatal("an inference went out after a failed attestation")
+	}
+	c.opts.URL = good
+	if e.infers != before {
+		t.Fatal("the real service got a request after the failed attestation")
+	}
+	if _, err := c.Infer(ctx, "chest", image(t, "normal")); err != nil {
+		t.Fatalf("after attesting the real service again: %v", err)
+	}
+}
+
 // TestImpostorTLS: a server whose TLS key is not the one its TLS token
 // binds (a relay in front of the real service) is refused.
 func TestImpostorTLS(t *testing.T) {
