@@ -11,7 +11,7 @@ BIN         := bin/cofre
 TAGS        := duckdb_arrow
 export GOFLAGS := -tags=$(TAGS)
 
-.PHONY: all build demo demo-platform test lint fmt-check vet staticcheck openapi unit e2e fuzz bench clean onnxruntime portal portal-test e2e-portal
+.PHONY: all build demo demo-platform demo-health test lint fmt-check vet staticcheck openapi unit e2e fuzz bench clean onnxruntime portal portal-test e2e-portal
 
 all: build
 
@@ -22,6 +22,11 @@ build:
 # (ROWS=N for another data set size; default 20 million).
 demo: build
 	./scripts/demo-analytics.sh $(BIN)
+
+# The second scenario: confidential healthcare (portal, care API, Redis,
+# diagnostics) on the simulated TEE; open the printed URL, Ctrl-C stops it.
+demo-health: build onnxruntime portal
+	$(BIN) health up
 
 # The attestation tour: evidence, real vectors, tokens, the coordinator.
 demo-platform: build
