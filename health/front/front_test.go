@@ -10,26 +10,38 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
 func TestFront(t *testing.T) {
 	static := t.TempDir()
 	os.WriteFile(filepath.Join(static, "index.html"), []byte("<!doctype html><title>portal</title>"), 0o644)
-	var got *http.Request
-	var gotBody string
+	// What the care API saw, under mu: the handler runs on the server's
+	// goroutines.
+	var mu sync.Mutex
+	var gotPath, gotCookie, gotBody string
+	seen := false
 	care := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got = r
 		b, _ := io.ReadAll(r.Body)
-		gotBody = string(b)
+		mu.Lock()
+		gotPath, gotCookie, gotBody, seen = r.URL.Path, r.Header.Get("Cookie"), string(b), true
+		mu.Unlock()
 		http.SetCookie(w, &http.Cookie{Name: "__Host-s", Value: "v", Secure: true, Path: "/"})
 		w.Write([]byte("sealed answer"))
 	}))
 	defer care.Close()
 	u, _ := url.Parse(care.URL)
-	jwksErr := error(nil)
+	var jwksErr atomic.Value
+	jwksErr.Store(false)
 	h, err := Handler(Config{Static: static, PortalConfig: []byte(`{"issuer":"x"}`), CareAPI: u, CareAPIClient: care.Client(),
-		JWKS: func(context.Context) ([]byte, error) { return []byte(`{"keys":[]}`), jwksErr }})
+		JWKS: func(context.Context) ([]byte, error) {
+			if jwksErr.Load().(bool) {
+				return nil, errors.New("down")
+			}
+			return []byte(`{"keys":[]}`), nil
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +67,7 @@ func TestFront(t *testing.T) {
 	if _, body := get("/jwks.json"); body != `{"keys":[]}` {
 		t.Fatalf("jwks: %q", body)
 	}
-	jwksErr = errors.New("down")
+	jwksErr.Store(true)
 	if resp, _ := get("/jwks.json"); resp.StatusCode != http.StatusBadGateway {
 		t.Fatalf("jwks down: %d", resp.StatusCode)
 	}
@@ -68,23 +80,27 @@ func TestFront(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if string(b) != "sealed answer" || got.URL.Path != "/api/sealed" || gotBody != "ciphertext" || !strings.Contains(got.Header.Get("Cookie"), "abc") || resp.Header.Get("Set-Cookie") == "" {
-		t.Fatalf("proxy: %q %s %q %v", b, got.URL.Path, gotBody, resp.Header)
+	mu.Lock()
+	if string(b) != "sealed answer" || gotPath != "/api/sealed" || gotBody != "ciphertext" || !strings.Contains(gotCookie, "abc") || resp.Header.Get("Set-Cookie") == "" {
+		t.Fatalf("proxy: %q %s %q %v", b, gotPath, gotBody, resp.Header)
 	}
+	seen = false
+	mu.Unlock()
 	// Nothing else is forwarded.
 	if resp, _ := get("/v1/certs"); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("/v1/certs: %d", resp.StatusCode)
 	}
-	// An oversized body is refused before the care API sees it.
-	got = nil
+	// An oversized body is refused before the care API sees it whole.
 	big := strings.NewReader(strings.Repeat("x", maxProxyBody+1))
 	resp, err = http.Post(srv.URL+"/api/sealed", "application/octet-stream", big)
 	if err == nil {
 		resp.Body.Close()
 	}
-	if got != nil && len(gotBody) > maxProxyBody {
+	mu.Lock()
+	if seen && len(gotBody) > maxProxyBody {
 		t.Fatal("an oversized body reached the care API")
 	}
+	mu.Unlock()
 	if _, err := Handler(Config{Static: t.TempDir(), PortalConfig: []byte("{}"), CareAPI: u, CareAPIClient: care.Client(), JWKS: func(context.Context) ([]byte, error) { return nil, nil }}); err == nil {
 		t.Fatal("a portal without index.html accepted")
 	}
