@@ -68,9 +68,7 @@ func checkDBURL(raw string, allowPlain bool) error {
 	if err != nil {
 		return fmt.Errorf("--db: %v", err)
 	}
-	if cfg.Password != "" {
-		return fmt.Errorf("--db: no password in the URL (it shows in the process list): use PGPASSWORD or a passfile")
-	}
+	// (cfg.Password may come from PGPASSWORD: that is the way to give one.)
 	if _, set := u.User.Password(); set || u.Query().Has("password") {
 		return fmt.Errorf("--db: no password in the URL (it shows in the process list): use PGPASSWORD or a passfile")
 	}
