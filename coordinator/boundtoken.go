@@ -104,7 +104,7 @@ func (c *Coordinator) workloadToken(req *api.WorkloadTokenRequest, chain []*x509
 	}
 	tc := &token.Claims{
 		Issuer: c.cfg.Issuer, IssuedAt: now, Expiry: exp, Nonce: req.Nonce, VerifierID: c.cfg.VerifierID,
-		Submods: subs, Confirmation: cnf, Runtime: req.Runtime,
+		Submods: subs, Confirmation: cnf, Runtime: req.Runtime, EncryptionKey: true,
 	}
 	ev.Status, ev.Simulation = tc.Status().String(), tc.Simulation()
 	if cpu := subs[token.PrimarySubmod].Claims; cpu != nil {

@@ -98,6 +98,9 @@ func TestWorkloadToken(t *testing.T) {
 	if !reflect.DeepEqual(got.Submods, act.Submods) {
 		t.Errorf("submods differ from the activation's:\n got %+v\nwant %+v", got.Submods, act.Submods)
 	}
+	if !got.EncryptionKey {
+		t.Error("a workload token is not marked as bound to an encryption key: it would pass as a caller credential")
+	}
 	if !reflect.DeepEqual(got.Runtime, models()) {
 		t.Errorf("runtime %v, want %v", got.Runtime, models())
 	}

@@ -84,6 +84,11 @@ type Claims struct {
 	// are as trustworthy as the measured code that reports them. Nil or
 	// empty: no claim.
 	Runtime map[string]string
+	// EncryptionKey marks a token whose cnf is a key to encrypt to (an
+	// HPKE key the workload holds), not a credential: RequireAttestation
+	// refuses it, so a token made for relying parties to seal data to a
+	// workload never authenticates anyone (cofre.encryption_key).
+	EncryptionKey bool
 	// Draft marks a dry run under a draft policy: every verifier refuses it.
 	Draft bool
 	// Profile selects extra claim names on issue; on verify it reports

@@ -108,6 +108,9 @@ func validateClaims(c *Claims) error {
 	if err := CheckRuntime(c.Runtime); err != nil {
 		fail("%s: %w", claimRuntime, err)
 	}
+	if c.EncryptionKey && (c.Confirmation == nil || len(c.Confirmation.JWK) == 0) {
+		fail("%s without a cnf jwk", claimEncryption)
+	}
 	return errors.Join(errs...)
 }
 

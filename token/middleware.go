@@ -90,6 +90,13 @@ func RequireAttestation(opts Options) func(http.Handler) http.Handler {
 				writeError(w, status, code, reasonsOf(err))
 				return
 			}
+			if c.EncryptionKey {
+				// Bound to a key others encrypt to, not to a key that
+				// authenticates its holder as a caller.
+				writeError(w, http.StatusUnauthorized, "invalid_token",
+					[]reason{{Check: claimEncryption, Expected: "a credential token (cnf: the caller's key)", Actual: "a token for an encryption key"}})
+				return
+			}
 			next.ServeHTTP(w, r.WithContext(ContextWithClaims(r.Context(), c)))
 		})
 	}

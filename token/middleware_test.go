@@ -88,6 +88,10 @@ func TestRequireAttestation(t *testing.T) {
 			c.Confirmation = ConfirmationForCertificate(certA)
 			return mustIssue(t, ks, c)
 		}(), http.StatusForbidden, "", ErrSimulation.Error()},
+		{"a token for an encryption key", "Attestation " + issue(func(c *Claims) {
+			c.Confirmation = mustConfirmation(t, keyA.Public())
+			c.EncryptionKey = true
+		}), http.StatusUnauthorized, "", ""},
 		{"draft", "Attestation " + issue(func(c *Claims) {
 			c.Confirmation = ConfirmationForCertificate(certA)
 			c.Draft = true

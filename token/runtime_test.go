@@ -226,3 +226,26 @@ func TestSubmodsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestEncryptionKeyClaim: cofre.encryption_key round-trips, and is refused
+// on issue without a cnf jwk to encrypt to.
+func TestEncryptionKeyClaim(t *testing.T) {
+	ks := mustKeySet(t, ES256)
+	key, _ := ecdh.X25519().GenerateKey(rand.Reader)
+	c := testClaims()
+	c.Confirmation = mustConfirmation(t, key.PublicKey())
+	c.EncryptionKey = true
+	got, err := Verify(context.Background(), mustIssue(t, ks, c), Options{JWKS: mustStatic(t, ks, t0), Now: t0, Nonce: c.Nonce})
+	if err != nil || !got.EncryptionKey {
+		t.Fatalf("round trip: %+v, %v", got, err)
+	}
+	c.Confirmation = nil
+	if _, err := NewIssuer(ks).Issue(c); err == nil {
+		t.Fatal("an encryption-key token without cnf was issued")
+	}
+	c.EncryptionKey = false
+	got, err = Verify(context.Background(), mustIssue(t, ks, c), Options{JWKS: mustStatic(t, ks, t0), Now: t0, Nonce: c.Nonce})
+	if err != nil || got.EncryptionKey {
+		t.Fatalf("a plain token reads as an encryption-key token: %v", err)
+	}
+}

@@ -31,6 +31,7 @@ const (
 	claimSimulation = "cofre.simulation"
 	claimDraft      = "cofre.draft"
 	claimRuntime    = "cofre.runtime"
+	claimEncryption = "cofre.encryption_key"
 
 	submodStatus   = "ear.status"
 	submodVector   = "ear.trustworthiness-vector"
@@ -96,6 +97,9 @@ func encodePayload(c *Claims) ([]byte, error) {
 	}
 	if len(c.Runtime) > 0 {
 		p[claimRuntime] = c.Runtime
+	}
+	if c.EncryptionKey {
+		p[claimEncryption] = true
 	}
 	if c.Profile == ProfileMAA {
 		for k, v := range maaClaims(c) {
@@ -177,6 +181,7 @@ func decodePayload(b []byte) (*payload, error) {
 	tee := r.str(claimTEE, true)
 	sim := r.boolean(claimSimulation)
 	c.Draft = r.boolean(claimDraft)
+	c.EncryptionKey = r.boolean(claimEncryption)
 	if r.o.has(maaAttestationType) {
 		c.Profile = ProfileMAA
 	}
