@@ -11,7 +11,10 @@
 #  5. `cofre run` attests the query job, which decrypts in memory and runs SQL;
 #  6. refusals: the same query outside an attested workload gets no key; a
 #     service granted only the trips key reads trips but not fares;
-#  7. the account: which code was attested, which keys went to whom (the
+#  7. the results go to PostgreSQL with columns encrypted in the workload
+#     (keys wrapped by the coordinator's KMS): the database holds ciphertext,
+#     an attested reader decrypts (skipped, saying so, without PostgreSQL);
+#  8. the account: which code was attested, which keys went to whom (the
 #     signed audit log, verified).
 # ROWS (default 20,000,000) sets the data set size.
 set -euo pipefail
@@ -48,6 +51,9 @@ echo "cofre binary measured: sha256 $digest"
 data="$work/taxi"
 q1="SELECT passenger_count, count(*) AS trips, round(sum(total_amount), 2) AS revenue, round(avg(fare_amount), 2) AS avg_fare FROM taxi GROUP BY passenger_count ORDER BY passenger_count NULLS LAST"
 q2="SELECT PULocationID AS zone, count(*) AS pickups FROM taxi GROUP BY zone ORDER BY pickups DESC LIMIT 5"
+q3="SELECT PULocationID AS zone, count(*) AS trips, round(sum(total_amount), 2) AS revenue FROM taxi GROUP BY zone"
+pgport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+db="postgres://cofre@127.0.0.1:$pgport/postgres?sslmode=disable"
 # Every service reads its TLS client certificate and key from files the
 # launcher writes in memory; COFRE_CERT and COFRE_KEY tell cofre where.
 svc() { # name, kms grants, then the command's arguments as a YAML flow list
@@ -86,9 +92,12 @@ $(svc ingest "trips_key, fares_key" "\"datagen\", \"taxi\", \"--rows\", \"$rows\
 $(svc query "trips_key, fares_key" "\"query\", \"--table\", \"taxi=$data\", \"--sql\", \"$q1\"")
 $(svc dispatch "trips_key" "\"query\", \"--table\", \"taxi=$data\", \"--sql\", \"$q2\"")
 $(svc dispatch-fares "trips_key" "\"query\", \"--table\", \"taxi=$data\", \"--sql\", \"SELECT sum(total_amount) FROM taxi\"")
+$(svc report "trips_key, fares_key, results_cmk" "\"query\", \"--quiet\", \"--table\", \"taxi=$data\", \"--sql\", \"$q3\", \"--out\", \"$db&table=zone_revenue\", \"--row-key\", \"zone\", \"--encrypt-columns\", \"revenue,trips\", \"--index-columns\", \"revenue\", \"--cmk\", \"results_cmk\"")
+$(svc reader "results_cmk" "\"colenc\", \"read\", \"--db\", \"$db\", \"--table\", \"zone_revenue\", \"--limit\", \"5\"")
 secrets:
   trips_key: {kind: parquet-master-key}
   fares_key: {kind: parquet-master-key}
+  results_cmk: {kind: parquet-master-key}
 users:
   ops:
     certificate: |
@@ -144,7 +153,27 @@ if run dispatch-fares > "$work/fares.out" 2>&1; then
 fi
 grep -i -m2 'refused\|denied\|not granted\|forbidden' "$work/fares.out" | sed 's/^/  /' || tail -2 "$work/fares.out"
 
-say "7. The account: what was attested, which keys went to whom (signed audit log)"
+say "7. Results into PostgreSQL, encrypted per column in the workload"
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+if [ -x "$pgbin/initdb" ]; then
+  pgdir=$(mktemp -d)  # not under $work (0700): the server runs as its own user
+  as=(); if [ "$(id -u)" = 0 ]; then chown postgres "$pgdir"; as=(runuser -u postgres --); fi
+  "${as[@]}" "$pgbin/initdb" -D "$pgdir/data" -U cofre --auth=trust -E UTF8 --no-sync >/dev/null
+  "${as[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -o "-c listen_addresses=127.0.0.1 -c port=$pgport -c unix_socket_directories=$pgdir" -l "$pgdir/log" -w start >/dev/null
+  pg_stop() { "${as[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -m fast -w stop >/dev/null 2>&1 || true; }
+  trap 'pg_stop; rm -rf "$pgdir"; cleanup' EXIT
+  echo "(a scratch PostgreSQL on 127.0.0.1:$pgport; the report job is granted results_cmk, the column master key)"
+  run report
+  echo "what the database holds (any DBA can look):"
+  "$cofre" colenc show --db "$db" | sed 's/^/  /'
+  psql "$db" -At -c "SELECT zone, encode(substring(revenue from 1 for 24), 'hex') || '…', encode(substring(trips from 1 for 24), 'hex') || '…' FROM zone_revenue ORDER BY zone LIMIT 3" | sed 's/^/  /'
+  echo "an attested reader granted results_cmk decrypts them:"
+  run reader | sed 's/^/  /'
+else
+  echo "(skipped: PostgreSQL is not installed — apt-get install postgresql; see docs/colenc.md)"
+fi
+
+say "8. The account: what was attested, which keys went to whom (signed audit log)"
 "$cofre" audit show --sim-root "$simroot" --cert "$work/ops.pem" --key "$work/ops.key" > "$work/audit.jsonl"
 python3 - "$work/audit.jsonl" <<'PY'
 import json, sys
