@@ -216,3 +216,39 @@ func TestRequireAttestationPanicsOnBadOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifiedCache: an accepted token is remembered for its client
+// certificate only, for at most verifiedTTL and never past its expiry, and
+// the cache's size is bounded.
+func TestVerifiedCache(t *testing.T) {
+	v := &verifiedCache{entries: map[[32]byte]verifiedEntry{}}
+	certA, _ := selfSigned(t, "a")
+	certB, _ := selfSigned(t, "b")
+	c := testClaims() // expires at t0 + 5 min
+	v.put("tok", certA, c, t0)
+	if got, ok := v.get("tok", certA, t0.Add(time.Second)); !ok || got != c {
+		t.Fatal("an accepted token was not remembered")
+	}
+	for name, miss := range map[string]func() bool{
+		"another certificate": func() bool { _, ok := v.get("tok", certB, t0); return !ok },
+		"another token":       func() bool { _, ok := v.get("tok2", certA, t0); return !ok },
+		"after verifiedTTL":   func() bool { _, ok := v.get("tok", certA, t0.Add(verifiedTTL)); return !ok },
+	} {
+		if !miss() {
+			t.Errorf("%s: served from the cache", name)
+		}
+	}
+	// A token expiring sooner than verifiedTTL is remembered until then only.
+	c2 := testClaims()
+	c2.Expiry = t0.Add(10 * time.Second)
+	v.put("short", certA, c2, t0)
+	if _, ok := v.get("short", certA, t0.Add(10*time.Second)); ok {
+		t.Error("a token was served from the cache past its expiry")
+	}
+	for i := range verifiedEntries + 10 {
+		v.put(fmt.Sprint(i), certA, c, t0)
+	}
+	if len(v.entries) > verifiedEntries {
+		t.Errorf("%d entries, bound %d", len(v.entries), verifiedEntries)
+	}
+}
