@@ -80,28 +80,40 @@ type ResponseSealer struct {
 // path the body is sent to, "POST /v2/models/chest/infer"). It returns the
 // body to send and the opener for the response.
 func SealRequest(pub *PublicKey, context string, plaintext []byte) ([]byte, *ResponseOpener, error) {
-	if err := checkContext(context); err != nil {
+	prefix, ct, o, err := SealRequestParts(pub, context, plaintext)
+	if err != nil {
 		return nil, nil, err
 	}
+	return append(prefix, ct...), o, nil
+}
+
+// SealRequestParts is SealRequest with the body in two parts, prefix ‖ ct,
+// for a sender that writes them in turn (io.MultiReader) instead of copying
+// a large ciphertext once more.
+func SealRequestParts(pub *PublicKey, context string, plaintext []byte) (prefix, ct []byte, _ *ResponseOpener, _ error) {
+	if err := checkContext(context); err != nil {
+		return nil, nil, nil, err
+	}
 	if len(plaintext) > MaxBodySize-hdrSize-pub.kem.encSize()-nt {
-		return nil, nil, fmt.Errorf("%w: plaintext of %d bytes (body limit %d)", ErrTooLarge, len(plaintext), MaxBodySize)
+		return nil, nil, nil, fmt.Errorf("%w: plaintext of %d bytes (body limit %d)", ErrTooLarge, len(plaintext), MaxBodySize)
 	}
 	hdr := header(pub.kem)
 	enc, s, err := hpke.NewSender(pub.hpke, kdf, aead, info(hdr, pub.keyID))
 	if err != nil {
-		return nil, nil, fmt.Errorf("sealed: seal request: %w", err)
+		return nil, nil, nil, fmt.Errorf("sealed: seal request: %w", err)
 	}
-	ct, err := s.Seal([]byte(context), plaintext)
+	ct, err = s.Seal([]byte(context), plaintext)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sealed: seal request: %w", err)
+		return nil, nil, nil, fmt.Errorf("sealed: seal request: %w", err)
 	}
 	secret, err := s.Export(responseLabel, nk)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sealed: seal request: %w", err)
+		return nil, nil, nil, fmt.Errorf("sealed: seal request: %w", err)
 	}
-	body := make([]byte, 0, len(hdr)+len(enc)+len(ct))
-	body = append(append(append(body, hdr...), enc...), ct...)
-	return body, &ResponseOpener{secret: secret, enc: enc, context: context}, nil
+	// Room for ct too: SealRequest appends it without another allocation.
+	prefix = make([]byte, 0, len(hdr)+len(enc)+len(ct))
+	prefix = append(append(prefix, hdr...), enc...)
+	return prefix, ct, &ResponseOpener{secret: secret, enc: enc, context: context}, nil
 }
 
 // OpenRequest opens a sealed request body with priv, checking that it was

@@ -299,3 +299,28 @@ func TestZeroValues(t *testing.T) {
 		t.Errorf("zero ResponseOpener: got %v, want a usage error", err)
 	}
 }
+
+// TestSealRequestParts: the two parts, sent one after the other, are the
+// body SealRequest would send; a part alone does not open.
+func TestSealRequestParts(t *testing.T) {
+	priv := mustKey(t, X25519)
+	const ctx = "POST /v2/models/chest/infer"
+	prefix, ct, opener, err := SealRequestParts(priv.PublicKey(), ctx, []byte("image bytes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := append(append([]byte(nil), prefix...), ct...)
+	pt, sealer, err := OpenRequest(priv, ctx, body)
+	if err != nil || string(pt) != "image bytes" {
+		t.Fatalf("open: %q, %v", pt, err)
+	}
+	resp, _ := sealer.Seal([]byte("finding"))
+	if got, err := opener.Open(resp); err != nil || string(got) != "finding" {
+		t.Fatalf("response: %q, %v", got, err)
+	}
+	for name, part := range map[string][]byte{"prefix alone": prefix, "ciphertext alone": ct} {
+		if _, _, err := OpenRequest(priv, ctx, part); err == nil {
+			t.Errorf("%s opened", name)
+		}
+	}
+}

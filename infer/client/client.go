@@ -347,16 +347,22 @@ func (c *Client) Infer(ctx context.Context, model string, inputs []oip.Tensor) (
 	path := "/v2/models/" + model + "/infer"
 	contentType := "application/json"
 	var opener *sealed.ResponseOpener
+	var reader io.Reader = bytes.NewReader(body)
+	length := int64(len(body))
 	if !c.opts.Plaintext {
-		if body, opener, err = sealed.SealRequest(at.key, "POST "+path, body); err != nil {
+		// Sent in two parts: a large ciphertext is not copied once more.
+		prefix, ct, o, err := sealed.SealRequestParts(at.key, "POST "+path, body)
+		if err != nil {
 			return nil, err
 		}
-		contentType = sealed.MediaType
+		opener, contentType = o, sealed.MediaType
+		reader, length = io.MultiReader(bytes.NewReader(prefix), bytes.NewReader(ct)), int64(len(prefix)+len(ct))
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.opts.URL+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.opts.URL+path, reader)
 	if err != nil {
 		return nil, err
 	}
+	req.ContentLength = length
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Authorization", token.AuthScheme+" "+c.opts.Token())
 	resp, err := c.http.Do(req)
