@@ -116,7 +116,7 @@ export class Attestor {
       // Same key: keep the client (and its CSRF token). A new key (the care
       // API restarted) gets a new client: the old session is gone anyway.
       if (this.#api === undefined || this.#verified === undefined || this.#verified.key.kid !== v.key.kid) {
-        this.#api = new CareAPI(new Gateway(this.#cfg.careApi, v.key, this.#fetch));
+        this.#api = new CareAPI(new Gateway(this.#cfg.careApi, v.key, this.#fetch, () => this.#now().getTime()));
       }
       this.#verified = v;
       return v;

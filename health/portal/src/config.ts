@@ -21,10 +21,20 @@ export interface Config {
   readonly measurements: readonly string[];
   /** allowSimulation admits a simulated TEE (a demo): a red banner is shown. Default false. */
   readonly allowSimulation: boolean;
-  /** pinnedKeyIDs, if not empty, are the only signing key ids accepted. */
+  /**
+   * pinnedKeyIDs, if not empty, are the only signing key ids accepted. Each is the
+   * attestation service's key's RFC 7638 SHA-256 thumbprint, base64url (43 characters):
+   * the JWKS is refused if a kid is not its key's thumbprint, so a pin names one key.
+   */
   readonly pinnedKeyIDs: readonly string[];
   /** algorithms is the signature allowlist, a subset of SUPPORTED_ALGORITHMS. Default ["ES256"]. */
   readonly algorithms: readonly Algorithm[];
+  /**
+   * service, if set, is the service name the care API's token must carry in its
+   * cofre.runtime claim ({"service": "careapi"}). Another cofre service built from the
+   * same binary has the same measurement; this tells the two apart. Default: not checked.
+   */
+  readonly service?: string;
 }
 
 /** ConfigError says which member of config.json is wrong. */
@@ -38,7 +48,7 @@ export class ConfigError extends Error {
   }
 }
 
-const MEMBERS = new Set(["careApi", "jwksUrl", "issuer", "measurements", "allowSimulation", "pinnedKeyIDs", "algorithms"]);
+const MEMBERS = new Set(["careApi", "jwksUrl", "issuer", "measurements", "allowSimulation", "pinnedKeyIDs", "algorithms", "service"]);
 
 function httpURL(field: string, v: string, allowRelative: boolean): void {
   let u: URL;
@@ -92,6 +102,16 @@ export function parseConfig(text: string): Config {
   }
 
   const pinnedKeyIDs = o.pinnedKeyIDs === undefined ? [] : stringList(o, "pinnedKeyIDs");
+  // A pin that is not a SHA-256 thumbprint could never match a cofre kid:
+  // refuse it here rather than refuse every token later.
+  for (const k of pinnedKeyIDs) if (!/^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/.test(k)) throw new ConfigError("pinnedKeyIDs", "want RFC 7638 SHA-256 thumbprints (43 characters of base64url)");
+
+  let service: string | undefined;
+  if (o.service !== undefined) {
+    // The bounds of a cofre.runtime value name (token.CheckRuntime): printable ASCII.
+    if (typeof o.service !== "string" || !/^[\x21-\x7e]{1,256}$/.test(o.service)) throw new ConfigError("service", "want a service name (printable ASCII, no spaces)");
+    service = o.service;
+  }
 
   let algorithms: Algorithm[] = ["ES256"];
   if (o.algorithms !== undefined) {
@@ -102,5 +122,6 @@ export function parseConfig(text: string): Config {
     }
     algorithms = l as Algorithm[];
   }
-  return { careApi, jwksUrl: o.jwksUrl, issuer: o.issuer, measurements, allowSimulation, pinnedKeyIDs, algorithms };
+  const cfg: Config = { careApi, jwksUrl: o.jwksUrl, issuer: o.issuer, measurements, allowSimulation, pinnedKeyIDs, algorithms };
+  return service === undefined ? cfg : { ...cfg, service };
 }

@@ -1,11 +1,24 @@
 // The care API's sealed gateway, client side: every portal call is an
-// "inner request" ({"method","path","headers","body"}) sealed to the care
-// API's attested HPKE key and POSTed to /api/sealed; the answer is a sealed
-// "inner response" ({"status","headers","body"}). Cookies travel on the
-// outer request (credentials: "include"); everything the portal says or
-// hears about patients is inside the seal.
+// "inner request" ({"method","path","headers","body","nonce","ts"}) sealed
+// to the care API's attested HPKE key and POSTed to /api/sealed; the answer
+// is a sealed "inner response" ({"status","headers","body"}). Cookies travel
+// on the outer request (credentials: "include"); everything the portal says
+// or hears about patients is inside the seal.
+//
+// Replay: whoever sits between the browser and the care API (a TLS-
+// terminating proxy, the static host) cannot read a sealed request, but it
+// could send it again, with the cookie it also saw: "create this patient",
+// "diagnose this image" a second time. Every inner request therefore
+// carries a fresh random nonce and the time it was made; the care API
+// refuses a nonce it has seen and a time outside its window, so a captured
+// request works once, and only while it is fresh.
+//
+// Not shown: anything in an answer that is not sealed. Only the care API
+// can seal a response to this request's key; a plain answer may have been
+// written by anything on the way, so the user sees a fixed message and the
+// HTTP status, never its text.
 
-import { b64, buf, fromB64, fromUTF8, utf8 } from "./bytes.js";
+import { b64, b64url, buf, fromB64, fromUTF8, utf8 } from "./bytes.js";
 import { MAX_SEALED_BODY } from "./limits.js";
 import { MEDIA_TYPE, type RecipientKey, SealedError, sealRequest } from "./sealed.js";
 
@@ -22,6 +35,23 @@ export interface InnerRequest {
   readonly path: string;
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: Uint8Array;
+}
+
+/** NONCE_SIZE is the size of an inner request's nonce, 16 random bytes: no two requests ever share one (2^-64 after 2^32 requests). */
+export const NONCE_SIZE = 16;
+
+/** Freshness is what makes an inner request unique and dated; the care API requires both. */
+export interface Freshness {
+  /** nonce is NONCE_SIZE random bytes, base64url without padding (22 characters). */
+  readonly nonce: string;
+  /** ts is when the request was made, integer Unix milliseconds. */
+  readonly ts: number;
+}
+
+/** freshness draws a new nonce (crypto.getRandomValues) and reads the clock. */
+export function freshness(now: () => number = Date.now): Freshness {
+  const n = globalThis.crypto.getRandomValues(new Uint8Array(NONCE_SIZE));
+  return { nonce: b64url(n), ts: Math.floor(now()) };
 }
 
 export interface InnerResponse {
@@ -41,12 +71,16 @@ export class GatewayError extends Error {
   }
 }
 
-/** encodeInnerRequest renders the plaintext of a gateway request. */
-export function encodeInnerRequest(r: InnerRequest): Uint8Array {
+/** encodeInnerRequest renders the plaintext of a gateway request, with its nonce and time. */
+export function encodeInnerRequest(r: InnerRequest, f: Freshness): Uint8Array {
   if (!METHODS.includes(r.method)) throw new GatewayError(`method ${r.method} not allowed`);
   if (!/^\/(api|fhir)\//.test(r.path) || r.path.startsWith(GATEWAY_PATH)) throw new GatewayError("inner path must start with /api/ or /fhir/ and not be the gateway");
+  if (!/^[A-Za-z0-9_-]{21}[AQgw]$/.test(f.nonce)) throw new GatewayError(`nonce must be ${NONCE_SIZE} bytes of base64url`);
+  if (!Number.isSafeInteger(f.ts) || f.ts <= 0) throw new GatewayError("ts must be integer Unix milliseconds");
   const o: Record<string, unknown> = { method: r.method, path: r.path, headers: { ...(r.headers ?? {}) } };
   if (r.body !== undefined) o.body = b64(r.body);
+  o.nonce = f.nonce;
+  o.ts = f.ts;
   return utf8(JSON.stringify(o));
 }
 
@@ -89,17 +123,22 @@ export class Gateway {
   readonly #url: string;
   readonly #key: RecipientKey;
   readonly #fetch: Fetch;
+  readonly #now: () => number;
 
-  /** careApi is the base URL ("" for the page's origin); key comes from a VERIFIED token only. */
-  constructor(careApi: string, key: RecipientKey, fetchFn: Fetch) {
+  /**
+   * careApi is the base URL ("" for the page's origin); key comes from a VERIFIED token
+   * only; now is the clock each request's ts is read from (Unix milliseconds).
+   */
+  constructor(careApi: string, key: RecipientKey, fetchFn: Fetch, now: () => number = Date.now) {
     this.#url = careApi + GATEWAY_PATH;
     this.#key = key;
     this.#fetch = fetchFn;
+    this.#now = now;
   }
 
-  /** send seals r, posts it, and opens the answer. */
+  /** send seals r with a fresh nonce and the time, posts it, and opens the answer. */
   async send(r: InnerRequest): Promise<InnerResponse> {
-    const { body, opener } = await sealRequest(this.#key, CONTEXT, encodeInnerRequest(r));
+    const { body, opener } = await sealRequest(this.#key, CONTEXT, encodeInnerRequest(r, freshness(this.#now)));
     let resp: Response;
     try {
       resp = await this.#fetch(this.#url, {
@@ -119,9 +158,11 @@ export class Gateway {
     if (raw.length > MAX_SEALED_BODY) throw new GatewayError(`response of ${raw.length} bytes refused`, resp.status);
     const ct = (resp.headers.get("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
     if (ct !== MEDIA_TYPE) {
-      // A refusal before the request was opened (bad seal, too large,
-      // plain request refused): plain text, and nothing secret in it.
-      throw new GatewayError(`the care API refused the sealed request (HTTP ${resp.status}): ${plainReason(raw)}`, resp.status);
+      // Not sealed: the request was refused before it was opened (bad
+      // seal, too large, a stale or replayed request), or the answer is
+      // not the care API's at all. Its text is not shown: a proxy could
+      // write anything there ("call this number", "sign in at…").
+      throw new GatewayError(`the care API did not accept the sealed request (HTTP ${resp.status}); its answer was not sealed, so it is not shown`, resp.status);
     }
     let pt: Uint8Array;
     try {
@@ -131,21 +172,4 @@ export class Gateway {
     }
     return decodeInnerResponse(pt);
   }
-}
-
-function plainReason(raw: Uint8Array): string {
-  let s: string;
-  try {
-    s = fromUTF8(raw.subarray(0, 512));
-  } catch {
-    return "(no readable reason)";
-  }
-  try {
-    const v = JSON.parse(s) as Record<string, unknown>;
-    if (typeof v.error === "string") return v.error.slice(0, 200);
-    if (typeof v.message === "string") return v.message.slice(0, 200);
-  } catch {
-    // not JSON: show the text
-  }
-  return s.slice(0, 200).trim() || "(no reason given)";
 }

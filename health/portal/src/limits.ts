@@ -23,8 +23,8 @@ export const MAX_SEALED_BODY = 32 << 20;
 /** MAX_CONTEXT_SIZE is the sealed context bound, 4 KiB (an HTTP method and path). */
 export const MAX_CONTEXT_SIZE = 4 << 10;
 
-/** MAX_IMAGE_SIZE bounds an uploaded image, 8 MiB: a chest PNG or DICOM the demo model reads is far smaller; base64 and sealing add a third, still under MAX_SEALED_BODY. */
-export const MAX_IMAGE_SIZE = 8 << 20;
+/** MAX_IMAGE_SIZE bounds an uploaded image, 2 MiB: the care API's limit (careapi.MaxImageSize), checked here so a larger file is refused before it is read and sealed; a chest PNG or DICOM the demo model reads is far smaller. */
+export const MAX_IMAGE_SIZE = 2 << 20;
 
 /** LEEWAY_SECONDS is the clock skew tolerated on exp, iat and nbf: token.DefaultLeeway, 30 s. */
 export const LEEWAY_SECONDS = 30;

@@ -65,6 +65,7 @@ function renderAttestation(v: Verified): void {
     dl.append(el("dt", k), el("dd", val));
   };
   row("Issuer", v.issuer);
+  if (v.service !== "") row("Service", v.service);
   row("TEE", v.tee);
   row("Measurement", v.measurement);
   row("Status", v.submods.map((s) => `${s.name}: ${s.status}`).join(", "));

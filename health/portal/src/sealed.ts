@@ -10,11 +10,14 @@
 // info) and one endpoint (the context is the AEAD additional data).
 // What it does not: client authentication (base mode is anonymous; the
 // session cookie does that), replay of a captured request (the replayer
-// cannot read the answer), lengths, headers, the status code.
+// cannot read the answer; gateway.ts puts a nonce and a time inside the
+// seal for the care API to refuse repeats), lengths, headers, the status
+// code.
 
-import { b64url, buf, concat, equal, fromB64url, u16, utf8 } from "./bytes.js";
+import { b64url, concat, equal, fromB64url, u16, utf8 } from "./bytes.js";
 import { AEAD_AES_256_GCM, Context, HPKEError, KDF_HKDF_SHA256, KEM_P256, KEM_X25519, type KEMID, importPublicKey, isKEM, nenc, setupBaseS, hkdfExpand, hkdfExtract } from "./hpke.js";
 import { MAX_CONTEXT_SIZE, MAX_JWK_SIZE, MAX_SEALED_BODY } from "./limits.js";
+import { type ThumbprintMembers, thumbprint, thumbprintInput as tpInput } from "./thumbprint.js";
 
 export const MEDIA_TYPE = "application/vnd.cofre.sealed-v1";
 
@@ -62,12 +65,14 @@ function coord(v: unknown, name: string): Uint8Array {
   return b;
 }
 
-/** thumbprintInput is the RFC 7638 §3.2 input, written out by hand as docs/sealed.md specifies. */
+/** thumbprintInput is the RFC 7638 §3.2 input of a raw key, as docs/sealed.md specifies (thumbprint.ts writes it). */
 export function thumbprintInput(kem: KEMID, raw: Uint8Array): string {
-  if (kem === KEM_P256) {
-    return `{"crv":"P-256","kty":"EC","x":"${b64url(raw.subarray(1, 33))}","y":"${b64url(raw.subarray(33, 65))}"}`;
-  }
-  return `{"crv":"X25519","kty":"OKP","x":"${b64url(raw)}"}`;
+  return tpInput(members(kem, raw));
+}
+
+function members(kem: KEMID, raw: Uint8Array): ThumbprintMembers {
+  if (kem === KEM_P256) return { kty: "EC", crv: "P-256", x: b64url(raw.subarray(1, 33)), y: b64url(raw.subarray(33, 65)) };
+  return { kty: "OKP", crv: "X25519", x: b64url(raw) };
 }
 
 /** recipientKey builds a RecipientKey from a raw public key, validating the point. */
@@ -80,8 +85,8 @@ export async function recipientKey(kem: KEMID, raw: Uint8Array): Promise<Recipie
     }
     throw new SealedError("malformed", "jwk is not a valid public key");
   }
-  const digest = new Uint8Array(await globalThis.crypto.subtle.digest("SHA-256", buf(utf8(thumbprintInput(kem, raw)))));
-  return { kem, raw, keyID: digest, kid: b64url(digest) };
+  const { digest, kid } = await thumbprint(members(kem, raw));
+  return { kem, raw, keyID: digest, kid };
 }
 
 let x25519: Promise<boolean> | undefined;

@@ -7,11 +7,14 @@
 // (canonical base64url, a JSON header without crit/b64/zip/enc, typ JWT if
 // present); alg in the allowlist ("none" and HS* are refused by name,
 // whatever the config says); kid present, pinned if pins are configured,
-// and naming a usable key of the JWKS whose algorithm is alg; the signature
+// and naming a usable key of the JWKS whose algorithm is alg (a JWKS with
+// an EC or OKP kid that is not its key's RFC 7638 thumbprint is refused
+// whole, so a pinned kid pins the key); the signature
 // (ECDSA P-256 SHA-256 over the first two segments, JOSE r‖s, or Ed25519).
 // Then every claim check runs and all failures are reported together: iss;
 // exp, iat, nbf with 30 s leeway; no aud (the portal has no audience
-// name); eat_profile; not a draft; every submodule's ear.status affirming
+// name); eat_profile; not a draft; cofre.runtime's "service" equal to the
+// configured service, if one is; every submodule's ear.status affirming
 // (warning only when simulation is allowed); cpu0's measurement pinned;
 // simulation only if allowed; cnf.jwk a usable HPKE key.
 //
@@ -27,6 +30,7 @@ import { type Algorithm, type Config } from "./config.js";
 import { buf, fromB64url, fromUTF8, utf8 } from "./bytes.js";
 import { LEEWAY_SECONDS, MAX_JWKS_KEYS, MAX_JWKS_SIZE, MAX_TOKEN_SIZE } from "./limits.js";
 import { type RecipientKey, SealedError, parsePublicJWK } from "./sealed.js";
+import { thumbprint } from "./thumbprint.js";
 
 /** Refusal is one failed check: which check, what was expected, what the token has. */
 export interface Refusal {
@@ -62,6 +66,8 @@ export interface Verified {
   readonly verifier: string;
   /** key is the care API's HPKE public key (cnf.jwk). */
   readonly key: RecipientKey;
+  /** service is cofre.runtime's "service" (checked if config.json names one), or "". */
+  readonly service: string;
 }
 
 /** EAT_PROFILE is the eat_profile of every cofre token (EAR). */
@@ -102,8 +108,32 @@ interface VerificationKey {
   readonly jwk: JsonWebKey;
 }
 
-/** parseJWKS returns the usable verification keys of a JWK Set by kid. Like token.StaticJWKS it refuses the whole set if any key carries "d", or two usable keys share a kid. */
-export function parseJWKS(jwks: unknown): Map<string, VerificationKey> {
+/** coordinate decodes a 32-byte key coordinate strictly (canonical base64url), or returns undefined. */
+function coordinate(v: unknown): Uint8Array | undefined {
+  if (typeof v !== "string") return undefined;
+  try {
+    const b = fromB64url(v);
+    return b.length === 32 ? b : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * parseJWKS returns the usable verification keys of a JWK Set by kid. Like token.StaticJWKS
+ * it refuses the whole set if any key carries "d", if a usable key's coordinates do not
+ * decode, or if two usable keys share a kid. It also refuses the set if an EC or OKP key's
+ * kid is not the RFC 7638 SHA-256 thumbprint of that key.
+ *
+ * Why the thumbprint: cofre's issuer names every key by its thumbprint (token/keyset.go),
+ * and config.json's pinnedKeyIDs pin kids. A kid that is only a label would pin nothing:
+ * whoever serves jwksUrl (the static host, a proxy) could publish its own key under a
+ * pinned kid and sign tokens with it. Bound to the key, a pinned kid admits one key only.
+ * The check covers every EC and OKP key with a kid, usable or not (a set that lies about
+ * one key is not trusted for the others); RSA and symmetric keys are skipped unread, as
+ * the portal never uses them.
+ */
+export async function parseJWKS(jwks: unknown): Promise<Map<string, VerificationKey>> {
   if (!isObject(jwks) || !Array.isArray(jwks.keys)) throw refused("jwks", 'a JWK Set ({"keys": […]})', "another document");
   if (JSON.stringify(jwks).length > MAX_JWKS_SIZE) throw refused("jwks", `at most ${MAX_JWKS_SIZE} bytes`, "larger");
   if (jwks.keys.length > MAX_JWKS_KEYS) throw refused("jwks", `at most ${MAX_JWKS_KEYS} keys`, String(jwks.keys.length));
@@ -113,20 +143,32 @@ export function parseJWKS(jwks: unknown): Map<string, VerificationKey> {
     // A publisher that leaks a private key has lost it: trust none of its keys.
     if ("d" in k) throw refused("jwks", "public keys only", 'a key with private member "d"');
     if (typeof k.kid !== "string" || k.kid === "") continue;
+    if (k.kty === "EC" || k.kty === "OKP") {
+      if (typeof k.crv !== "string" || typeof k.x !== "string" || (k.kty === "EC" && typeof k.y !== "string")) {
+        throw refused("jwks", `key ${clip(k.kid)}: crv and coordinates as strings`, "a malformed key");
+      }
+      const tp = await thumbprint({ kty: k.kty, crv: k.crv, x: k.x, ...(k.kty === "EC" ? { y: k.y as string } : {}) });
+      if (tp.kid !== k.kid) throw refused("jwks", `every kid the RFC 7638 thumbprint of its key (${tp.kid})`, `kid ${k.kid}`);
+    }
     if (k.use !== undefined && k.use !== "sig") continue;
     if (k.key_ops !== undefined && !(Array.isArray(k.key_ops) && k.key_ops.includes("verify"))) continue;
     let alg: Algorithm;
     let jwk: JsonWebKey;
-    if (k.kty === "EC" && k.crv === "P-256" && typeof k.x === "string" && typeof k.y === "string") {
+    if (k.kty === "EC" && k.crv === "P-256") {
       alg = "ES256";
-      jwk = { kty: "EC", crv: "P-256", x: k.x, y: k.y };
-    } else if (k.kty === "OKP" && k.crv === "Ed25519" && typeof k.x === "string") {
+      jwk = { kty: "EC", crv: "P-256", x: k.x as string, y: k.y as string };
+    } else if (k.kty === "OKP" && k.crv === "Ed25519") {
       alg = "EdDSA";
-      jwk = { kty: "OKP", crv: "Ed25519", x: k.x };
+      jwk = { kty: "OKP", crv: "Ed25519", x: k.x as string };
     } else {
       continue; // RSA, P-384, symmetric…: skipped, as RFC 7517 §5 allows
     }
     if (k.alg !== undefined && k.alg !== alg) continue;
+    // Canonical coordinates only, so that the thumbprint checked above is
+    // the one the issuer computed over the key's bytes (RFC 7638 §3.3).
+    if (coordinate(k.x) === undefined || (alg === "ES256" && coordinate(k.y) === undefined)) {
+      throw refused("jwks", `key ${clip(k.kid)}: 32-byte canonical base64url coordinates`, "undecodable");
+    }
     if (out.has(k.kid)) throw refused("jwks", "unique key ids", `kid ${k.kid} twice`);
     out.set(k.kid, { alg, jwk });
   }
@@ -199,7 +241,7 @@ export async function verifyToken(token: string, jwks: unknown, cfg: Config, now
   if (cfg.pinnedKeyIDs.length > 0 && !cfg.pinnedKeyIDs.includes(kid)) {
     throw refused("header.kid", "one of the pinned keys " + cfg.pinnedKeyIDs.join(", "), kid);
   }
-  const key = parseJWKS(jwks).get(kid);
+  const key = (await parseJWKS(jwks)).get(kid);
   if (key === undefined) throw refused("header.kid", "a key of the JWKS", kid);
   if (key.alg !== alg) throw refused("header.alg", `${key.alg} (the algorithm of key ${clip(kid)})`, alg);
   await checkSignature(key, h + "." + p, sig, kid);
@@ -237,6 +279,19 @@ export async function verifyToken(token: string, jwks: unknown, cfg: Config, now
   if (c.aud !== undefined) fail("aud", "absent (the portal has no audience name)", JSON.stringify(c.aud));
   if (c.eat_profile !== EAT_PROFILE) fail("eat_profile", EAT_PROFILE, String(c.eat_profile ?? "absent"));
   if (c["cofre.draft"] === true) fail("cofre.draft", "false (a token from a published policy)", "true (a dry run under a draft policy)");
+  // Service identity: the measurement says which code runs, not which
+  // service it is. cofre's diagnostics service runs the same binary as the
+  // care API, so its token would pass every other check; the coordinator
+  // writes the service's name into cofre.runtime, and the portal wants the
+  // care API's. Strict: no claim, or no service in it, is a refusal.
+  if (cfg.service !== undefined) {
+    const rt = c["cofre.runtime"];
+    const want = `${JSON.stringify(cfg.service)} (the care API's service name)`;
+    if (rt === undefined) fail("cofre.runtime.service", want, "absent (no cofre.runtime claim)");
+    else if (!isObject(rt) || !Object.values(rt).every((v) => typeof v === "string")) fail("cofre.runtime", "an object of string members", JSON.stringify(rt));
+    else if (rt.service === undefined) fail("cofre.runtime.service", want, "absent");
+    else if (rt.service !== cfg.service) fail("cofre.runtime.service", want, JSON.stringify(rt.service));
+  }
 
   // Submodules: every status, cpu0's measurement, and simulation.
   const submods: { name: string; status: string }[] = [];
@@ -312,5 +367,6 @@ export async function verifyToken(token: string, jwks: unknown, cfg: Config, now
     simulation: simulated,
     verifier: isObject(vid) && typeof vid.build === "string" ? vid.build : "",
     key: key2,
+    service: isObject(c["cofre.runtime"]) && typeof c["cofre.runtime"].service === "string" ? c["cofre.runtime"].service : "",
   };
 }

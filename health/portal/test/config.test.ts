@@ -40,6 +40,14 @@ describe("parseConfig", () => {
     ["algorithm HS256", { ...base, algorithms: ["ES256", "HS256"] }, "algorithms"],
     ["empty algorithms", { ...base, algorithms: [] }, "algorithms"],
     ["pinnedKeyIDs a string", { ...base, pinnedKeyIDs: "k" }, "pinnedKeyIDs"],
+    ["a pinned kid that is a label", { ...base, pinnedKeyIDs: ["test-es256"] }, "pinnedKeyIDs"],
+    ["a pinned kid of 42 characters", { ...base, pinnedKeyIDs: ["b3gG1rvjcIC_V-oS0i25EI8yYXdGDHonWxg1q179VL"] }, "pinnedKeyIDs"],
+    ["a pinned kid with padding", { ...base, pinnedKeyIDs: ["b3gG1rvjcIC_V-oS0i25EI8yYXdGDHonWxg1q179VL8="] }, "pinnedKeyIDs"],
+    ["a pinned kid with a non-canonical last character", { ...base, pinnedKeyIDs: ["b3gG1rvjcIC_V-oS0i25EI8yYXdGDHonWxg1q179VL9"] }, "pinnedKeyIDs"],
+    ["service empty", { ...base, service: "" }, "service"],
+    ["service not a string", { ...base, service: ["careapi"] }, "service"],
+    ["service with a space", { ...base, service: "care api" }, "service"],
+    ["service with a control character", { ...base, service: "careapi\n" }, "service"],
   ];
   for (const [name, doc, field] of bad) {
     it(`refuses ${name}`, () => {
@@ -47,6 +55,12 @@ describe("parseConfig", () => {
       assert.throws(() => parseConfig(text), (e: unknown) => e instanceof ConfigError && e.field === field);
     });
   }
+  it("reads pinnedKeyIDs (thumbprints) and service", () => {
+    const c = parseConfig(JSON.stringify({ ...base, pinnedKeyIDs: ["b3gG1rvjcIC_V-oS0i25EI8yYXdGDHonWxg1q179VL8"], service: "careapi" }));
+    assert.deepEqual(c.pinnedKeyIDs, ["b3gG1rvjcIC_V-oS0i25EI8yYXdGDHonWxg1q179VL8"]);
+    assert.equal(c.service, "careapi");
+    assert.equal(parseConfig(JSON.stringify(base)).service, undefined, "absent: not checked");
+  });
   it("refuses an oversized document", () => {
     assert.throws(() => parseConfig(" ".repeat(70000)), (e: unknown) => e instanceof ConfigError && e.field === "(document)");
   });

@@ -3,7 +3,7 @@
 // just enough behaviour (login, CSRF, patients, images, diagnose, reports)
 // to drive the portal's client end to end without the Go server.
 
-import { b64, buf, fromB64, fromUTF8, utf8 } from "../src/bytes.js";
+import { b64, buf, fromB64, fromB64url, fromUTF8, utf8 } from "../src/bytes.js";
 import { MEDIA_TYPE } from "../src/sealed.js";
 import { type SealedServer } from "./server.js";
 
@@ -18,10 +18,17 @@ export interface FakeCareOptions {
   attestation?: Obj | (() => Promise<Obj>);
   jwks?: Obj;
   config?: Obj;
+  /** now is the fake's clock for checking ts (Unix ms); default Date.now. */
+  now?: () => number;
 }
 
+/** FRESH_WINDOW_MS is how far an inner request's ts may be from the fake's clock, either way. */
+export const FRESH_WINDOW_MS = 5 * 60 * 1000;
+
 export class FakeCare {
-  readonly seen: Obj[] = []; // inner requests as the server decoded them
+  readonly seen: Obj[] = []; // inner requests as the server decoded them (and routed)
+  readonly refused: string[] = []; // why opened inner requests were refused before routing
+  private readonly nonces = new Set<string>();
   readonly outer: { url: string; credentials?: RequestCredentials; contentType: string | null; body: Uint8Array }[] = [];
   private readonly patients: Obj[] = [];
   private readonly images = new Map<string, Obj>();
@@ -52,13 +59,40 @@ export class FakeCare {
       return Response.json({ error: "the sealed request body could not be opened" }, { status: 400 });
     }
     const inner = JSON.parse(fromUTF8(opened.plaintext)) as Obj;
-    this.seen.push(inner);
-    const [status, out] = this.route(inner);
+    // Replay protection as the care API does it: a nonce of 16 bytes,
+    // never seen before, and a ts within the window. Refusals are sealed
+    // (the request opened, so there is a key to answer under).
+    const why = this.stale(inner);
+    let status: number, out: unknown;
+    if (why !== "") {
+      this.refused.push(why);
+      [status, out] = [why === "replayed nonce" ? 409 : 400, { resourceType: "OperationOutcome", issue: [{ severity: "error", code: "invalid", diagnostics: why }] }];
+    } else {
+      this.seen.push(inner);
+      [status, out] = this.route(inner);
+    }
     const plain = utf8(JSON.stringify({ status, headers: { "Content-Type": "application/fhir+json" }, body: out === undefined ? undefined : b64(utf8(JSON.stringify(out))) }));
     const sealed = await opened.responder.seal(plain);
     if (this.opts.tamper) sealed[sealed.length - 1]! ^= 1;
     return new Response(buf(sealed), { status: 200, headers: { "Content-Type": MEDIA_TYPE } });
   };
+
+  /** stale returns why an inner request's nonce or ts is refused, or "" (and then remembers the nonce). */
+  private stale(r: Obj): string {
+    if (typeof r.nonce !== "string" || !/^[A-Za-z0-9_-]{22}$/.test(r.nonce)) return "nonce missing or not 22 characters of base64url";
+    let n: Uint8Array;
+    try {
+      n = fromB64url(r.nonce);
+    } catch {
+      return "nonce not canonical base64url";
+    }
+    if (n.length !== 16) return "nonce not 16 bytes";
+    if (typeof r.ts !== "number" || !Number.isSafeInteger(r.ts)) return "ts missing or not integer milliseconds";
+    if (Math.abs(r.ts - (this.opts.now ?? Date.now)()) > FRESH_WINDOW_MS) return "ts outside the window";
+    if (this.nonces.has(r.nonce)) return "replayed nonce";
+    this.nonces.add(r.nonce);
+    return "";
+  }
 
   private route(r: Obj): [number, unknown] {
     const body = r.body === undefined ? undefined : (JSON.parse(fromUTF8(fromB64(r.body))) as Obj);

@@ -110,7 +110,7 @@ describe("fuzz", async () => {
     await fuzz("FuzzToken", async (s) => void (await verifyToken(s, signer.jwks, config(), now)), (e) => e instanceof TokenError);
   });
   it("FuzzJWKS: parseJWKS accepts or throws TokenError", async () => {
-    await fuzz("FuzzJWKS", async (s) => void parseJWKS(json(s)), (e) => e instanceof TokenError);
+    await fuzz("FuzzJWKS", async (s) => void (await parseJWKS(json(s))), (e) => e instanceof TokenError);
   });
   it("FuzzJWK: parsePublicJWK accepts or throws SealedError", async () => {
     await fuzz("FuzzJWK", async (s) => void (await parsePublicJWK(json(s))), (e) => e instanceof SealedError);

@@ -3,14 +3,15 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { utf8 } from "../src/bytes.js";
+import { b64, b64url, buf, fromB64url, utf8 } from "../src/bytes.js";
 import { ApiError, CareAPI } from "../src/api.js";
 import { AttestationError, Attestor, attest, describeFailure, loadConfig } from "../src/attestation.js";
 import { toPatient } from "../src/fhir.js";
-import { Gateway, GatewayError, decodeInnerResponse, encodeInnerRequest } from "../src/gateway.js";
+import { CONTEXT, Gateway, GatewayError, NONCE_SIZE, decodeInnerResponse, encodeInnerRequest, freshness } from "../src/gateway.js";
+import { sealRequest } from "../src/sealed.js";
 import { TokenError } from "../src/token.js";
 import { MEASUREMENT, T0, claims, config, jwkOf, newSigner } from "./helpers.js";
-import { FakeCare } from "./fakecare.js";
+import { FRESH_WINDOW_MS, FakeCare } from "./fakecare.js";
 import { SealedServer } from "./server.js";
 
 const NOW = () => new Date((T0 + 60) * 1000);
@@ -75,10 +76,89 @@ describe("portal flow through the sealed gateway", () => {
     const api = new CareAPI(new Gateway("", v.key, care.fetch));
     await assert.rejects(api.login("alice", "correct horse"), (e: unknown) => e instanceof GatewayError && /could not be opened/.test(e.message));
   });
-  it("a plain refusal before opening is shown with its reason", async () => {
+  it("an unsealed answer is shown as a fixed message with its status, never its text", async () => {
     const { care } = await setup(0x10, { plainRefusal: true });
     const v = await attest(care.fetch, await loadConfig(care.fetch, "/config.json"), NOW);
-    await assert.rejects(new CareAPI(new Gateway("", v.key, care.fetch)).login("a", "b"), (e: unknown) => e instanceof GatewayError && e.status === 400 && /could not be opened/.test(e.message));
+    await assert.rejects(new CareAPI(new Gateway("", v.key, care.fetch)).login("a", "b"), (e: unknown) => e instanceof GatewayError && e.status === 400 && e.message === "the care API did not accept the sealed request (HTTP 400); its answer was not sealed, so it is not shown");
+    // Whatever a proxy writes in a plain answer (JSON or text, any status) stays unseen.
+    const lure = "Session expired: call +1 555 0100 or sign in at https://evil.example";
+    const answers: [string, Response][] = [
+      ["json error", Response.json({ error: lure }, { status: 502 })],
+      ["json message", Response.json({ message: lure }, { status: 403 })],
+      ["text", new Response(lure, { status: 200, headers: { "Content-Type": "text/plain" } })],
+      ["html", new Response(`<p>${lure}</p>`, { status: 503, headers: { "Content-Type": "text/html" } })],
+    ];
+    for (const [name, resp] of answers) {
+      const proxy = async () => resp;
+      await assert.rejects(new Gateway("", v.key, proxy).send({ method: "GET", path: "/fhir/Patient" }), (e: unknown) => {
+        assert.ok(e instanceof GatewayError, name);
+        assert.equal(e.status, resp.status, name);
+        assert.ok(!/evil|555|expired/.test(e.message), `${name}: ${e.message}`);
+        assert.ok(e.message.includes(`(HTTP ${resp.status})`), name);
+        return true;
+      });
+    }
+  });
+  it("every inner request carries a fresh nonce and the time; none is ever reused", async () => {
+    const { srv, care } = await setup(0x20);
+    const v = await attest(care.fetch, await loadConfig(care.fetch, "/config.json"), NOW);
+    const ms = Date.UTC(2026, 4, 1, 12, 1, 0);
+    const care2 = new FakeCare(srv, { now: () => ms });
+    const api = new CareAPI(new Gateway("", v.key, care2.fetch, () => ms));
+    await api.login("alice", "correct horse");
+    for (let i = 0; i < 20; i++) await api.listPatients();
+    assert.equal(care2.seen.length, 21);
+    assert.deepEqual(care2.refused, []);
+    const nonces = new Set(care2.seen.map((r) => r.nonce));
+    assert.equal(nonces.size, 21, "two requests shared a nonce");
+    for (const r of care2.seen) {
+      assert.match(r.nonce, /^[A-Za-z0-9_-]{22}$/);
+      assert.equal(fromB64url(r.nonce).length, 16);
+      assert.equal(r.ts, ms);
+    }
+  });
+  it("a replayed sealed request is refused by the care API, and does nothing", async () => {
+    const { care } = await setup(0x10);
+    const v = await attest(care.fetch, await loadConfig(care.fetch, "/config.json"), NOW);
+    const api = new CareAPI(new Gateway("", v.key, care.fetch));
+    await api.login("alice", "correct horse");
+    await api.createPatient(toPatient({ given: "Ada", family: "Lovelace", birthDate: "1955-12-10", gender: "female", mrn: "MRN-1" }));
+    // A proxy saw the sealed "create patient" and sends it again, cookie and all.
+    const captured = care.outer.at(-1)!;
+    const resp = await care.fetch(captured.url, { method: "POST", headers: { "Content-Type": captured.contentType! }, body: buf(captured.body), credentials: "include" });
+    assert.equal(resp.status, 200); // sealed: the refusal is for the care API's client, not the replayer
+    assert.deepEqual(care.refused, ["replayed nonce"]);
+    assert.deepEqual((await api.listPatients()).map((p) => p.mrn), ["MRN-1"], "the replay created nothing");
+  });
+  it("the fake care API refuses inner requests without a valid nonce or ts (as the care API will)", async () => {
+    const { srv, care } = await setup(0x10);
+    const base = { method: "POST", path: "/api/login", headers: {}, body: b64(utf8('{"username":"alice","password":"correct horse"}')) };
+    const good = { nonce: b64url(new Uint8Array(16).fill(7)), ts: Date.now() };
+    const cases: [string, Record<string, unknown>, string][] = [
+      ["no nonce", { ...base, ts: good.ts }, "nonce missing or not 22 characters of base64url"],
+      ["a short nonce", { ...base, nonce: "AAAA", ts: good.ts }, "nonce missing or not 22 characters of base64url"],
+      ["a non-canonical nonce", { ...base, nonce: good.nonce.slice(0, 21) + "B", ts: good.ts }, "nonce not canonical base64url"],
+      ["no ts", { ...base, nonce: good.nonce }, "ts missing or not integer milliseconds"],
+      ["ts in seconds as a string", { ...base, nonce: good.nonce, ts: String(good.ts) }, "ts missing or not integer milliseconds"],
+      ["fractional ts", { ...base, nonce: good.nonce, ts: good.ts + 0.5 }, "ts missing or not integer milliseconds"],
+      ["a stale ts", { ...base, nonce: good.nonce, ts: good.ts - FRESH_WINDOW_MS - 60_000 }, "ts outside the window"],
+      ["a ts from the future", { ...base, nonce: good.nonce, ts: good.ts + FRESH_WINDOW_MS + 60_000 }, "ts outside the window"],
+    ];
+    for (const [name, inner, why] of cases) {
+      const { body, opener } = await sealRequest(srv.key, CONTEXT, utf8(JSON.stringify(inner)));
+      const resp = await care.fetch("/api/sealed", { method: "POST", body: buf(body) });
+      const r = decodeInnerResponse(await opener.open(new Uint8Array(await resp.arrayBuffer())));
+      assert.equal(r.status, 400, name);
+      assert.equal(care.refused.at(-1), why, name);
+    }
+    assert.equal(care.seen.length, 0, "nothing was routed");
+    // The same request with a nonce and ts is routed once, then refused as a replay.
+    for (const want of [200, 409]) {
+      const { body, opener } = await sealRequest(srv.key, CONTEXT, utf8(JSON.stringify({ ...base, ...good })));
+      const resp = await care.fetch("/api/sealed", { method: "POST", body: buf(body) });
+      assert.equal(decodeInnerResponse(await opener.open(new Uint8Array(await resp.arrayBuffer()))).status, want);
+    }
+    assert.equal(care.seen.length, 1);
   });
   it("a request sealed to another key does not open at the service", async () => {
     const { care } = await setup(0x10);
@@ -112,17 +192,47 @@ describe("portal flow through the sealed gateway", () => {
 });
 
 describe("inner request and response encoding", () => {
-  it("encodes method, path, headers and base64 body", () => {
-    const b = JSON.parse(new TextDecoder().decode(encodeInnerRequest({ method: "POST", path: "/fhir/Patient", headers: { "Content-Type": "application/fhir+json" }, body: utf8("{}") })));
-    assert.deepEqual(b, { method: "POST", path: "/fhir/Patient", headers: { "Content-Type": "application/fhir+json" }, body: "e30=" });
-    const g = JSON.parse(new TextDecoder().decode(encodeInnerRequest({ method: "GET", path: "/fhir/Patient" })));
+  const fresh = { nonce: "AAECAwQFBgcICQoLDA0ODw", ts: 1777636860000 };
+  it("encodes method, path, headers, base64 body, nonce and ts", () => {
+    const b = JSON.parse(new TextDecoder().decode(encodeInnerRequest({ method: "POST", path: "/fhir/Patient", headers: { "Content-Type": "application/fhir+json" }, body: utf8("{}") }, fresh)));
+    assert.deepEqual(b, { method: "POST", path: "/fhir/Patient", headers: { "Content-Type": "application/fhir+json" }, body: "e30=", nonce: "AAECAwQFBgcICQoLDA0ODw", ts: 1777636860000 });
+    const g = JSON.parse(new TextDecoder().decode(encodeInnerRequest({ method: "GET", path: "/fhir/Patient" }, fresh)));
     assert.equal("body" in g, false);
+    assert.equal(g.nonce, fresh.nonce);
   });
   it("refuses paths outside /api/ and /fhir/, the gateway itself, and other methods", () => {
     for (const path of ["/admin", "fhir/Patient", "/api/sealed", "//evil.example/api/x"]) {
-      assert.throws(() => encodeInnerRequest({ method: "GET", path }), GatewayError, path);
+      assert.throws(() => encodeInnerRequest({ method: "GET", path }, fresh), GatewayError, path);
     }
-    assert.throws(() => encodeInnerRequest({ method: "PATCH" as any, path: "/api/x" }), GatewayError);
+    assert.throws(() => encodeInnerRequest({ method: "PATCH" as any, path: "/api/x" }, fresh), GatewayError);
+  });
+  it("refuses a nonce that is not 16 bytes of base64url and a ts that is not integer milliseconds", () => {
+    const r = { method: "GET", path: "/fhir/Patient" } as const;
+    const bad: [string, { nonce: string; ts: number }][] = [
+      ["empty nonce", { ...fresh, nonce: "" }],
+      ["short nonce", { ...fresh, nonce: "AAECAwQFBgcICQoLDA0OD" }],
+      ["long nonce", { ...fresh, nonce: fresh.nonce + "A" }],
+      ["padded nonce", { ...fresh, nonce: "AAECAwQFBgcICQoLDA0ODw==" }],
+      ["standard base64 nonce", { ...fresh, nonce: "AAECAwQFBgcICQoLDA0O+w" }],
+      ["non-canonical nonce", { ...fresh, nonce: "AAECAwQFBgcICQoLDA0ODx" }],
+      ["fractional ts", { ...fresh, ts: 1.5 }],
+      ["zero ts", { ...fresh, ts: 0 }],
+      ["NaN ts", { ...fresh, ts: NaN }],
+    ];
+    for (const [name, f] of bad) assert.throws(() => encodeInnerRequest(r, f), (e: unknown) => e instanceof GatewayError && /nonce|ts/.test(e.message), name);
+  });
+  it("freshness draws 16 random bytes per call and reads the injected clock", () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 1000; i++) {
+      const f = freshness(() => 1777636860000.7);
+      assert.equal(f.nonce.length, 22);
+      assert.equal(fromB64url(f.nonce).length, NONCE_SIZE);
+      assert.equal(f.ts, 1777636860000);
+      seen.add(f.nonce);
+    }
+    assert.equal(seen.size, 1000);
+    const t = Date.now();
+    assert.ok(Math.abs(freshness().ts - t) < FRESH_WINDOW_MS, "defaults to Date.now");
   });
   it("decodes a response and refuses malformed ones", () => {
     const ok = decodeInnerResponse(utf8('{"status":201,"headers":{"Content-Type":"application/json"},"body":"e30="}'));
@@ -146,7 +256,7 @@ describe("Attestor: freshness rests on exp", () => {
       fetched++;
       return { token: await signer.sign({ alg: "ES256", kid: signer.kid }, claims(jwkOf(srv.key), { iat: t - 60, measurement })) };
     };
-    const care = new FakeCare(srv, { attestation, jwks: signer.jwks, config: cfgDoc });
+    const care = new FakeCare(srv, { attestation, jwks: signer.jwks, config: cfgDoc, now: () => t * 1000 });
     const a = new Attestor(care.fetch, await loadConfig(care.fetch, "/config.json"), () => new Date(t * 1000));
     await (await a.client()).login("alice", "correct horse");
     assert.equal(fetched, 1);

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { b64url, buf, utf8 } from "../src/bytes.js";
 import { type Config } from "../src/config.js";
 import { type RecipientKey } from "../src/sealed.js";
+import { thumbprint } from "../src/thumbprint.js";
 
 /** portalRoot is health/portal (tests run from build/test/). */
 export const portalRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -41,10 +42,16 @@ export interface Signer {
   sign(header: Record<string, unknown>, payload: Record<string, unknown>): Promise<string>;
 }
 
-export async function newSigner(kid = "test-es256"): Promise<Signer> {
+/**
+ * newSigner makes a fresh ES256 key whose kid is its RFC 7638 thumbprint, as cofre's
+ * issuer names keys. kid overrides that: a JWKS that lies about its key (an attacker's
+ * key published under someone else's kid), which the portal must refuse.
+ */
+export async function newSigner(kid?: string): Promise<Signer> {
   const s = globalThis.crypto.subtle;
   const kp = (await s.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
   const pub = await s.exportKey("jwk", kp.publicKey);
+  kid ??= (await thumbprint({ kty: "EC", crv: "P-256", x: pub.x!, y: pub.y! })).kid;
   return {
     kid,
     jwks: { keys: [{ kty: "EC", crv: "P-256", x: pub.x, y: pub.y, kid, alg: "ES256", use: "sig" }] },

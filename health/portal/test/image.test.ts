@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { readFileSync } from "node:fs";
 import { imageKind } from "../src/image.js";
-import { repoRoot } from "./helpers.js";
+import { MAX_IMAGE_SIZE } from "../src/limits.js";
+import { readRepo, repoRoot } from "./helpers.js";
 import { join } from "node:path";
 
 const png = new Uint8Array(readFileSync(join(repoRoot, "infer/models/chest/examples/normal.png")));
@@ -27,4 +28,13 @@ describe("imageKind", () => {
   for (const [name, file, type, bytes, want] of cases) {
     it(name, () => assert.equal(imageKind(file, type, bytes), want));
   }
+});
+
+describe("MAX_IMAGE_SIZE", () => {
+  it("is the care API's limit (health/careapi/limits.go MaxImageSize), 2 MiB", () => {
+    assert.equal(MAX_IMAGE_SIZE, 2 << 20);
+    const m = /^\s*MaxImageSize\s*=\s*(\d+)\s*<<\s*(\d+)\s*$/m.exec(readRepo("health/careapi/limits.go"));
+    assert.ok(m, "MaxImageSize not found in health/careapi/limits.go");
+    assert.equal(MAX_IMAGE_SIZE, Number(m[1]) * 2 ** Number(m[2]));
+  });
 });

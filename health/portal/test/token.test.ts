@@ -7,7 +7,8 @@ import { describe, it } from "node:test";
 import { b64url, fromB64url, utf8 } from "../src/bytes.js";
 import { type Config } from "../src/config.js";
 import { SealedServer } from "./server.js";
-import { TokenError, verifyToken } from "../src/token.js";
+import { TokenError, parseJWKS, verifyToken } from "../src/token.js";
+import { thumbprint } from "../src/thumbprint.js";
 import { MEASUREMENT, T0, claims, config, jwkOf, newSigner, readRepo } from "./helpers.js";
 
 const at = (s: number) => new Date(s * 1000);
@@ -51,6 +52,18 @@ describe("verifyToken", async () => {
     const v = await verifyToken(await signer.sign(hdr, claims(jwkOf(x.key))), signer.jwks, config(), NOW);
     assert.equal(v.key.kem, 0x20);
   });
+  it("accepts a kid pinned to its key, and a JWKS with other keys, RSA and symmetric ones", async () => {
+    const v = await verifyToken(good, signer.jwks, config({ pinnedKeyIDs: ["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", signer.kid] }), NOW);
+    assert.equal(v.keyID, signer.kid);
+    const rest = { keys: [{ kty: "RSA", kid: "r", n: "AQAB", e: "AQAB" }, { kty: "oct", kid: "o", k: "AAAA" }, (await newSigner()).jwks.keys[0], signer.jwks.keys[0]] };
+    await verifyToken(good, rest, config({ pinnedKeyIDs: [signer.kid] }), NOW);
+  });
+  it("accepts the care API's service name when config.json requires it, and shows it", async () => {
+    const t = await signer.sign(hdr, { ...claims(jwkOf(srv.key)), "cofre.runtime": { service: "careapi", model: "chest-xray" } });
+    const v = await verifyToken(t, signer.jwks, config({ service: "careapi" }), NOW);
+    assert.equal(v.service, "careapi");
+    assert.equal((await verifyToken(good, signer.jwks, config(), NOW)).service, "", "not required: not checked");
+  });
   it("accepts a simulated token when simulation is allowed, and says so", async () => {
     const t = await signer.sign(hdr, claims(jwkOf(srv.key), { sim: true }));
     const v = await verifyToken(t, signer.jwks, config({ allowSimulation: true }), NOW);
@@ -59,7 +72,12 @@ describe("verifyToken", async () => {
     assert.equal(v.status, "warning");
   });
 
+  // other publishes its own key under signer's kid (a JWKS host or proxy
+  // swapping keys); labelled names its key by a label, not its thumbprint.
   const other = await newSigner(signer.kid);
+  const labelled = await newSigner("test-es256");
+  /** retag gives a JWK the kid its members hash to (so only the other checks can refuse it). */
+  const retag = async (k: Record<string, unknown>) => ({ ...k, kid: (await thumbprint({ kty: "EC", crv: String(k.crv), x: String(k.x), y: String(k.y) })).kid });
   const payload = claims(jwkOf(srv.key));
   const sig = good.split(".")[2]!;
   const flipped = (() => {
@@ -131,7 +149,27 @@ describe("verifyToken", async () => {
     { name: "two segments", tok: async () => good.split(".").slice(0, 2).join("."), want: ["jws"] },
     { name: "non-canonical base64url", tok: async () => good.split(".")[0] + "." + good.split(".")[1] + "." + sig.slice(0, -1) + "B", want: ["signature"] },
     { name: "JWKS with a private key", tok: async () => good, jwks: { keys: [{ ...signer.jwks.keys[0], d: "AAAA" }] }, want: ["jwks"] },
-    { name: "JWKS with two keys of one kid", tok: async () => good, jwks: { keys: [signer.jwks.keys[0], other.jwks.keys[0]] }, want: ["jwks"] },
+    { name: "JWKS with one key twice", tok: async () => good, jwks: { keys: [signer.jwks.keys[0], signer.jwks.keys[0]] }, want: ["jwks"] },
+    { name: "JWKS with another key under the same kid", tok: async () => good, jwks: { keys: [signer.jwks.keys[0], other.jwks.keys[0]] }, want: ["jwks"] },
+    { name: "JWKS whose kid is a label, not the thumbprint", tok: () => labelled.sign({ ...hdr, kid: "test-es256" }, payload), jwks: labelled.jwks, want: ["jwks"] },
+    { name: "JWKS with an unusable EC key under a wrong kid", tok: async () => good, jwks: { keys: [signer.jwks.keys[0], { ...other.jwks.keys[0], use: "enc", kid: "enc-key" }] }, want: ["jwks"] },
+    { name: "JWKS with an Ed25519 key under a wrong kid", tok: async () => good, jwks: { keys: [signer.jwks.keys[0], { kty: "OKP", crv: "Ed25519", x: "cHXZRyOmvzdGuM-ajvL16UOo9jC8L1xNOQFRMBqFh9o", kid: "ed" }] }, want: ["jwks"] },
+    { name: "JWKS EC key without y", tok: async () => good, jwks: { keys: [{ ...signer.jwks.keys[0], y: undefined }] }, want: ["jwks"] },
+    { name: "JWKS key with a non-canonical coordinate (thumbprint over it)", tok: async () => good, jwks: { keys: [await retag({ ...signer.jwks.keys[0], x: String(signer.jwks.keys[0]!.x) + "A" })] }, want: ["jwks"] },
+    {
+      name: "a foreign key published under the pinned kid",
+      tok: () => other.sign(hdr, payload),
+      jwks: other.jwks,
+      cfg: { pinnedKeyIDs: [signer.kid] },
+      want: ["jwks"],
+    },
+    { name: "service required, no cofre.runtime claim", tok: async () => good, cfg: { service: "careapi" }, want: ["cofre.runtime.service"] },
+    { name: "service required, cofre.runtime without service", tok: () => signer.sign(hdr, { ...payload, "cofre.runtime": { model: "chest-xray" } }), cfg: { service: "careapi" }, want: ["cofre.runtime.service"] },
+    { name: "service required, another service (same measurement)", tok: () => signer.sign(hdr, { ...payload, "cofre.runtime": { service: "diagnostics" } }), cfg: { service: "careapi" }, want: ["cofre.runtime.service"] },
+    { name: "service required, service of another case", tok: () => signer.sign(hdr, { ...payload, "cofre.runtime": { service: "CareAPI" } }), cfg: { service: "careapi" }, want: ["cofre.runtime.service"] },
+    { name: "service required, cofre.runtime not an object", tok: () => signer.sign(hdr, { ...payload, "cofre.runtime": "careapi" }), cfg: { service: "careapi" }, want: ["cofre.runtime"] },
+    { name: "service required, cofre.runtime with a non-string member", tok: () => signer.sign(hdr, { ...payload, "cofre.runtime": { service: "careapi", n: 1 } }), cfg: { service: "careapi" }, want: ["cofre.runtime"] },
+    { name: "service required, service not a string", tok: () => signer.sign(hdr, { ...payload, "cofre.runtime": { service: ["careapi"] } }), cfg: { service: "careapi" }, want: ["cofre.runtime"] },
     { name: "JWKS key for encryption only", tok: async () => good, jwks: { keys: [{ ...signer.jwks.keys[0], use: "enc" }] }, want: ["header.kid"] },
     { name: "not a JWKS", tok: async () => good, jwks: [1, 2], want: ["jwks"] },
   ];
@@ -168,6 +206,17 @@ describe("real cofre tokens (token/testdata)", () => {
   };
   const jwks = JSON.parse(goString("token/testdata/fuzz/FuzzStaticJWKS/genuine"));
   const cfg = (over: Partial<Config> = {}) => config({ algorithms: ["EdDSA"], ...over });
+  it("the real JWKS's kids are their keys' thumbprints: it parses, and its kids pin", async () => {
+    const keys = await parseJWKS(jwks);
+    assert.deepEqual([...keys.keys()].sort(), ["PeGERuTodWVLPHjux18DgXN6tR_dEdmLxlGVRZ7uB1A", "b3gG1rvjcIC_V-oS0i25EI8yYXdGDHonWxg1q179VL8"]);
+    const tok = goString("token/testdata/fuzz/FuzzVerify/genuine_snp");
+    const kid = JSON.parse(new TextDecoder().decode(fromB64url(tok.split(".")[0]!))).kid as string;
+    assert.deepEqual(await refusedChecks(verifyToken(tok, jwks, cfg({ pinnedKeyIDs: [kid] }), NOW)), ["cnf.jwk"]);
+    // The same JWKS with the EdDSA key's kid moved to the other key is refused whole.
+    const [ed, ec] = (jwks as { keys: Record<string, unknown>[] }).keys;
+    const swapped = { keys: [{ ...ed, kid: ec!.kid }, { ...ec, kid: ed!.kid }] };
+    assert.deepEqual(await refusedChecks(verifyToken(tok, swapped, cfg({ pinnedKeyIDs: [kid] }), NOW)), ["jwks"]);
+  });
   it("genuine_snp: signature and every claim pass, cnf is what is missing", async () => {
     const tok = goString("token/testdata/fuzz/FuzzVerify/genuine_snp");
     assert.deepEqual(await refusedChecks(verifyToken(tok, jwks, cfg(), NOW)), ["cnf.jwk"]);
