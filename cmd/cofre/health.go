@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -58,7 +59,7 @@ type careAPIConfig struct {
 		Measurements    []string `json:"measurements"`
 		AllowSimulation bool     `json:"allow_simulation"`
 	} `json:"diagnostics"`
-	AuditPath  string `json:"audit_path"`
+	AuditDir   string `json:"audit_dir"`
 	AllowPlain bool   `json:"allow_plain"`
 }
 
@@ -182,7 +183,7 @@ func runHealthCareAPI(ctx context.Context, stderr io.Writer, f *healthCareAPIFla
 		return usageError{err}
 	}
 	srv, err := careapi.New(careapi.Config{Accounts: cfg.Accounts, Store: store, SealKey: key, AllowPlain: cfg.AllowPlain,
-		HPKEToken: ref.Token, TLSToken: tlsToken, AuditPath: cfg.AuditPath, Logger: log, AuditSigner: auditSigner(opts.Certificate),
+		HPKEToken: ref.Token, TLSToken: tlsToken, AuditPath: auditPath(cfg.AuditDir, opts.Certificate), Logger: log, AuditSigner: auditSigner(opts.Certificate),
 		Diagnoser: &diagnoser{c: diag, model: cfg.Diagnostics.Model, labels: chest.Labels()}})
 	if err != nil {
 		return err
@@ -199,7 +200,7 @@ func runHealthCareAPI(ctx context.Context, stderr io.Writer, f *healthCareAPIFla
 		WriteTimeout:      120 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: serverCertificate(opts)},
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS13, GetCertificate: serverCertificate(opts)},
 	}
 	fmt.Fprintf(stderr, "cofre health careapi: serving on https://%s\n", ln.Addr())
 	errc := make(chan error, 1)
@@ -276,7 +277,25 @@ func (d *diagnoser) Diagnose(ctx context.Context, img []byte, contentType string
 	if at == nil {
 		return careapi.Diagnosis{}, errors.New("diagnostics: not attested")
 	}
+	if at.Models[d.model] == "" {
+		// Same binary, another service (the care API itself, say): its
+		// token names no such model.
+		return careapi.Diagnosis{}, fmt.Errorf("diagnostics: the attested service names no model %q", d.model)
+	}
 	return careapi.Diagnosis{Labels: d.labels, Probabilities: p, Model: d.model, ModelSHA256: at.Models[d.model]}, nil
+}
+
+// auditPath is this instance's audit log in dir: one log per activated
+// instance, named by its certificate's serial, because each is signed by
+// that instance's workload key (a new key at every activation). An auditor
+// verifies each log with the certificate the coordinator's own audit log
+// records for that serial.
+func auditPath(dir string, cert *tls.Certificate) string {
+	serial := "unknown"
+	if leaf, err := x509.ParseCertificate(cert.Certificate[0]); err == nil {
+		serial = leaf.SerialNumber.Text(16)
+	}
+	return filepath.Join(dir, "careapi-"+serial+".jsonl")
 }
 
 // auditSigner signs the care API's audit lines with the workload key: a

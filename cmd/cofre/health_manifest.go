@@ -36,7 +36,7 @@ func healthManifest(p manifestParams) string {
             "ca_file": "/etc/cofre/redis-ca.pem", "cert_file": "/etc/cofre/redis-client.pem", "key_file": "/etc/cofre/redis-client.key"},
   "cache": {"seal_key_hex": "{{ secret "cache_seal_key" "hex" }}", "name_key_hex": "{{ secret "cache_name_key" "hex" }}", "namespace": "careapi"},
   "diagnostics": {"url": "https://127.0.0.1:%d", "model": "chest", "measurements": [%s], "allow_simulation": true},
-  "audit_path": %s
+  "audit_dir": %s
 }`, p.ports["careapi"], p.accounts, p.ports["redis"], p.ports["diagnostics"], q(p.digest), q(p.audit))
 
 	var b strings.Builder

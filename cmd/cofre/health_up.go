@@ -228,7 +228,7 @@ func runHealthUp(ctx context.Context, stdout, stderr io.Writer, f *healthUpFlags
 	if dir, err = filepath.Abs(dir); err != nil {
 		return err
 	}
-	for _, d := range []string{"logs", "keys", "models/chest", "shm"} {
+	for _, d := range []string{"logs", "keys", "models/chest", "shm", "audit"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
 			return err
 		}
@@ -328,7 +328,7 @@ func runHealthUp(ctx context.Context, stdout, stderr io.Writer, f *healthUpFlags
 	}
 	doc := healthManifest(manifestParams{
 		ownerPub: readString(filepath.Join(keys, "owner.pub")), opsCert: string(opsPEM), digest: digest, self: self,
-		models: models, onnx: onnx, ports: ports, accounts: string(accountsJSON), audit: filepath.Join(dir, "careapi-audit.jsonl"),
+		models: models, onnx: onnx, ports: ports, accounts: string(accountsJSON), audit: filepath.Join(dir, "audit"),
 	})
 	mf := filepath.Join(dir, "health.yaml")
 	if err := os.WriteFile(mf, []byte(doc), 0o644); err != nil {
@@ -461,31 +461,33 @@ user ops on >%s +@all ~* &*
 	u, _ := url.Parse(careURL)
 	portalConfig, _ := json.Marshal(map[string]any{
 		"careApi": "", "jwksUrl": "/jwks.json", "issuer": issuer, "measurements": []string{digest},
-		"allowSimulation": true, "algorithms": []string{"ES256"},
+		"allowSimulation": true, "algorithms": []string{"ES256"}, "service": "careapi",
 	})
-	h, err := front.Handler(front.Config{Static: portal, PortalConfig: portalConfig, CareAPI: u, CareAPIClient: careClient.HTTPClient(),
-		JWKS: func(ctx context.Context) ([]byte, error) { return fetchJWKS(ctx, jwks) }})
+	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", f.listen)
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	h, err := front.Handler(front.Config{Static: portal, PortalConfig: portalConfig, CareAPI: u, CareAPIClient: careClient.HTTPClient(),
+		JWKS:  func(ctx context.Context) ([]byte, error) { return fetchJWKS(ctx, jwks) },
+		Hosts: []string{"localhost:" + port, "127.0.0.1:" + port}})
 	if err != nil {
+		ln.Close()
 		return err
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	fmt.Fprintf(stdout, `
 cofre health is up — SIMULATION: nothing here is confidential.
 
   portal:    http://localhost:%s/
   sign in:   clinician / %s   (or admin / %s)
   logs:      %s
-  audit log: %s
+  audit logs: %s (one per care API instance)
 
 Ctrl-C stops everything.
-`, port, password, password, filepath.Join(dir, "logs"), filepath.Join(dir, "careapi-audit.jsonl"))
+`, port, password, password, filepath.Join(dir, "logs"), filepath.Join(dir, "audit"))
 	<-ctx.Done()
 	say("stopping")
 	return nil

@@ -23,6 +23,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -42,12 +43,17 @@ type Config struct {
 	CareAPIClient *http.Client
 	// JWKS returns the attestation service's key set, served as /jwks.json.
 	JWKS func(context.Context) ([]byte, error)
+	// Hosts are the Host headers the front answers to (e.g.
+	// "localhost:8080", "127.0.0.1:8080"). Required: a page from another
+	// site whose name a DNS rebinding points at 127.0.0.1 must not reach
+	// the care API as this origin.
+	Hosts []string
 }
 
 // Handler returns the front's handler.
 func Handler(cfg Config) (http.Handler, error) {
-	if cfg.CareAPI == nil || cfg.CareAPIClient == nil || cfg.JWKS == nil || len(cfg.PortalConfig) == 0 {
-		return nil, errors.New("front: CareAPI, CareAPIClient, JWKS and PortalConfig are required")
+	if cfg.CareAPI == nil || cfg.CareAPIClient == nil || cfg.JWKS == nil || len(cfg.PortalConfig) == 0 || len(cfg.Hosts) == 0 {
+		return nil, errors.New("front: CareAPI, CareAPIClient, JWKS, PortalConfig and Hosts are required")
 	}
 	if _, err := os.Stat(filepath.Join(cfg.Static, "index.html")); err != nil {
 		return nil, errors.New("front: no index.html in " + cfg.Static + ": build the portal (make portal)")
@@ -91,7 +97,22 @@ func Handler(cfg Config) (http.Handler, error) {
 		}
 		files.ServeHTTP(w, r)
 	})
-	return securityHeaders(mux), nil
+	return checkHost(cfg.Hosts, securityHeaders(mux)), nil
+}
+
+// checkHost answers only requests addressed to one of hosts.
+func checkHost(hosts []string, next http.Handler) http.Handler {
+	allowed := map[string]bool{}
+	for _, h := range hosts {
+		allowed[strings.ToLower(h)] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !allowed[strings.ToLower(r.Host)] {
+			http.Error(w, "unknown host", http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // securityHeaders makes the portal's page hard to frame, inject into or

@@ -35,7 +35,8 @@ func TestFront(t *testing.T) {
 	u, _ := url.Parse(care.URL)
 	var jwksErr atomic.Value
 	jwksErr.Store(false)
-	h, err := Handler(Config{Static: static, PortalConfig: []byte(`{"issuer":"x"}`), CareAPI: u, CareAPIClient: care.Client(),
+	srv := httptest.NewUnstartedServer(nil)
+	h, err := Handler(Config{Static: static, PortalConfig: []byte(`{"issuer":"x"}`), CareAPI: u, CareAPIClient: care.Client(), Hosts: []string{srv.Listener.Addr().String()},
 		JWKS: func(context.Context) ([]byte, error) {
 			if jwksErr.Load().(bool) {
 				return nil, errors.New("down")
@@ -45,7 +46,8 @@ func TestFront(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	srv.Config.Handler = h
+	srv.Start()
 	defer srv.Close()
 
 	get := func(path string) (*http.Response, string) {
@@ -101,7 +103,15 @@ func TestFront(t *testing.T) {
 		t.Fatal("an oversized body reached the care API")
 	}
 	mu.Unlock()
-	if _, err := Handler(Config{Static: t.TempDir(), PortalConfig: []byte("{}"), CareAPI: u, CareAPIClient: care.Client(), JWKS: func(context.Context) ([]byte, error) { return nil, nil }}); err == nil {
+	// Another Host (a DNS rebinding's name for 127.0.0.1) is not answered.
+	req, _ = http.NewRequest(http.MethodGet, srv.URL+"/config.json", nil)
+	req.Host = "attacker.example:80"
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusMisdirectedRequest {
+		t.Fatalf("a request for another host: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if _, err := Handler(Config{Static: t.TempDir(), PortalConfig: []byte("{}"), CareAPI: u, CareAPIClient: care.Client(), Hosts: []string{"x"}, JWKS: func(context.Context) ([]byte, error) { return nil, nil }}); err == nil {
 		t.Fatal("a portal without index.html accepted")
 	}
 }
