@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -94,8 +95,12 @@ func TestLoginRateLimit(t *testing.T) {
 		}
 	}
 	// Locked: even the right password is refused, without a hash.
+	hashes := e.srv.hashes.Load()
 	if r := c.login("alice", alicePassword); r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
 		t.Fatalf("locked login: %d %v", r.status, r.header)
+	}
+	if got := e.srv.hashes.Load(); got != hashes {
+		t.Fatalf("a locked login ran %d hashes", got-hashes)
 	}
 	// Another account is not affected, nor by unknown-user failures.
 	for range MaxLoginFailures + 1 {
@@ -105,7 +110,7 @@ func TestLoginRateLimit(t *testing.T) {
 		t.Fatalf("bob after alice's lockout: %d", r.status)
 	}
 	if r := e.client(t, false).login("mallory", "x"); r.status != http.StatusTooManyRequests {
-		t.Fatalf("unknown users share a limit: %d", r.status)
+		t.Fatalf("unknown user after its failures: %d", r.status)
 	}
 	// The window ends.
 	e.clock.Add(LoginWindow)
@@ -114,23 +119,173 @@ func TestLoginRateLimit(t *testing.T) {
 	}
 }
 
-func TestLimiterResetsOnSuccess(t *testing.T) {
-	l := limiter{failures: map[string]*window{}}
+// TestLoginBucketsPerName checks that every username, known or not, has
+// its own count: failures of bogus names never make another name answer
+// 429, so 429 does not tell unknown names from real ones.
+func TestLoginBucketsPerName(t *testing.T) {
+	e := newEnv(t, true)
+	bogus := []string{"mallory", "eve", "trudy", "oscar", "peggy", "victor"}
+	for _, name := range bogus {
+		for i := range MaxLoginFailures {
+			if r := e.client(t, false).login(name, "x"); r.status != http.StatusUnauthorized {
+				t.Fatalf("%s failure %d: %d", name, i, r.status)
+			}
+		}
+		if r := e.client(t, false).login(name, "x"); r.status != http.StatusTooManyRequests {
+			t.Fatalf("%s after %d failures: %d", name, MaxLoginFailures, r.status)
+		}
+	}
+	tests := []struct {
+		name, user, password string
+		want                 int
+	}{
+		{"fresh unknown name", "walter", "x", http.StatusUnauthorized},
+		{"real name, wrong password", "alice", "x", http.StatusUnauthorized},
+		{"real name, right password", "bob", bobPassword, http.StatusOK},
+		{"locked unknown name", "eve", "x", http.StatusTooManyRequests},
+	}
+	for _, tc := range tests {
+		if r := e.client(t, false).login(tc.user, tc.password); r.status != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, r.status, tc.want)
+		}
+	}
+}
+
+// TestLoginBurst sends concurrent wrong guesses for one account: the
+// attempt is counted before the hash slot is awaited, so at most
+// MaxLoginFailures hashes run and the rest are refused with 429.
+func TestLoginBurst(t *testing.T) {
+	e := newEnv(t, true)
+	const n = 60
+	var wg sync.WaitGroup
+	statuses := make([]int, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req := httptest.NewRequest(http.MethodPost, "/api/login", strings.NewReader(`{"username":"alice","password":"wrong"}`))
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			e.h.ServeHTTP(rec, req)
+			statuses[i] = rec.Code
+		}()
+	}
+	wg.Wait()
+	not429 := 0
+	for _, st := range statuses {
+		switch st {
+		case http.StatusTooManyRequests:
+		case http.StatusUnauthorized:
+			not429++
+		default:
+			t.Errorf("status %d", st)
+		}
+	}
+	if not429 > MaxLoginFailures {
+		t.Errorf("%d answers other than 429, want at most %d", not429, MaxLoginFailures)
+	}
+	if h := e.srv.hashes.Load(); h > MaxLoginFailures {
+		t.Errorf("%d password hashes ran, want at most %d", h, MaxLoginFailures)
+	}
+}
+
+// TestLockAuditedOnce checks that a locked account hammered with logins
+// gets one audit entry per lock window, not one per request.
+func TestLockAuditedOnce(t *testing.T) {
+	e := newEnv(t, true)
+	countDenied := func() int {
+		entries, err := e.srv.readAudit()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, en := range entries {
+			if en.Action == "login" && en.User == "alice" && en.Outcome == outcomeDenied {
+				n++
+			}
+		}
+		return n
+	}
+	for range MaxLoginFailures {
+		e.client(t, false).login("alice", "x")
+	}
+	for range 10 {
+		if r := e.client(t, false).login("alice", "x"); r.status != http.StatusTooManyRequests {
+			t.Fatalf("locked: %d", r.status)
+		}
+	}
+	if got, want := countDenied(), MaxLoginFailures+1; got != want {
+		t.Fatalf("%d denied logins audited, want %d (failures and one lock)", got, want)
+	}
+	// A new window, a new lock, one more entry.
+	e.clock.Add(LoginWindow)
+	for range MaxLoginFailures + 5 {
+		e.client(t, false).login("alice", "x")
+	}
+	if got, want := countDenied(), 2*(MaxLoginFailures+1); got != want {
+		t.Fatalf("%d denied logins audited after a second window, want %d", got, want)
+	}
+}
+
+func TestLimiter(t *testing.T) {
 	now := time.Unix(0, 0)
-	for range MaxLoginFailures - 1 {
-		l.fail("a", now)
-	}
-	l.succeed("a")
-	for range MaxLoginFailures - 1 {
-		l.fail("a", now)
-	}
-	if !l.allowed("a", now) {
-		t.Fatal("failures before a success still count")
-	}
-	l.fail("a", now)
-	if l.allowed("a", now) {
-		t.Fatal("not locked after MaxLoginFailures")
-	}
+	t.Run("reset on success", func(t *testing.T) {
+		l := newLimiter(10)
+		for range MaxLoginFailures - 1 {
+			l.reserve("a", now)
+		}
+		l.succeed("a")
+		for range MaxLoginFailures {
+			if got := l.reserve("a", now); got != limitAllowed {
+				t.Fatalf("after a success: %v", got)
+			}
+		}
+		if got := l.reserve("a", now); got != limitLocked {
+			t.Fatalf("after MaxLoginFailures: %v, want locked", got)
+		}
+		if got := l.reserve("a", now); got != limitLockedAgain {
+			t.Fatalf("second refusal: %v, want locked-again", got)
+		}
+	})
+	t.Run("flood", func(t *testing.T) {
+		l := newLimiter(3)
+		for _, u := range []string{"a", "b", "c"} {
+			if got := l.reserve(u, now); got != limitAllowed {
+				t.Fatalf("%s: %v", u, got)
+			}
+		}
+		// Full and nothing expired: new names are refused, once audited.
+		if got := l.reserve("d", now); got != limitLocked {
+			t.Fatalf("d in a flood: %v, want locked", got)
+		}
+		if got := l.reserve("e", now); got != limitLockedAgain {
+			t.Fatalf("e in a flood: %v, want locked-again", got)
+		}
+		// Names with a bucket keep their own count.
+		if got := l.reserve("a", now); got != limitAllowed {
+			t.Fatalf("a in a flood: %v", got)
+		}
+		if len(l.buckets) != 3 {
+			t.Fatalf("%d buckets, want the bound 3", len(l.buckets))
+		}
+		// Once the window ends, expired buckets make room.
+		later := now.Add(LoginWindow)
+		if got := l.reserve("d", later); got != limitAllowed {
+			t.Fatalf("d after the window: %v", got)
+		}
+		if len(l.buckets) != 1 {
+			t.Fatalf("%d buckets after the sweep, want 1", len(l.buckets))
+		}
+	})
+	t.Run("names are not kept", func(t *testing.T) {
+		l := newLimiter(10)
+		l.reserve("hunter2", now)
+		for k := range l.buckets {
+			if strings.Contains(string(k[:]), "hunter2") {
+				t.Fatal("bucket key holds the name")
+			}
+		}
+	})
 }
 
 func TestAuthorization(t *testing.T) {

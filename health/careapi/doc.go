@@ -22,10 +22,15 @@
 //	GET  /healthz, /readyz
 //
 // Sealed gateway. A client (the portal) verifies the service's
-// attestation token, seals {"method","path","headers","body"} to the HPKE
-// key in it with sealed.SealRequest under the context GatewayContext and
-// POSTs it to /api/sealed; the request runs through the same routes and
-// the answer {"status","headers","body"} is sealed back. Unless
+// attestation token, seals {"method","path","headers","body","nonce","ts"}
+// to the HPKE key in it with sealed.SealRequest under the context
+// GatewayContext and POSTs it to /api/sealed; the request runs through
+// the same routes and the answer {"status","headers","body"} is sealed
+// back. nonce (16 random bytes, unpadded base64url) and ts (the sender's
+// clock, Unix milliseconds) are required: a ts more than MaxClockSkew
+// from the server's clock, or a nonce already accepted within that
+// window, is refused, so a proxy that captured sealed bytes cannot replay
+// them. Unless
 // Config.AllowPlain, every other /api and /fhir request is refused with
 // 403, so patient data never crosses the network unsealed, even to a
 // TLS-terminating proxy. Through the gateway the CSRF token is required
@@ -34,8 +39,11 @@
 // sealed.
 //
 // Authentication. Staff accounts come from the policy (ParseAccounts)
-// with argon2id password hashes (HashPassword). Failed logins are limited
-// per username (MaxLoginFailures per LoginWindow). Sessions are random
+// with argon2id password hashes (HashPassword). Login attempts are
+// limited per username, known or not (MaxLoginFailures per LoginWindow,
+// counted before the password is hashed, cleared by a success), so a
+// concurrent burst gets no more guesses and 429 does not reveal which
+// names exist. Sessions are random
 // 32-byte ids in a __Host- cookie (Secure, HttpOnly, SameSite=Strict),
 // held server-side with a SessionIdle idle and SessionMax absolute
 // lifetime; state-changing requests need the session's CSRF token in
@@ -52,7 +60,8 @@
 //
 // Audit. Every access to a patient record (list, read, search, create,
 // image upload, diagnose, including refusals as invalid or not found),
-// every login (successful or not), logout and role denial is appended to
+// every login (successful or not;
+// refusals of a locked username once per lock window), logout and role denial is appended to
 // a hash-chained audit log (internal/auditlog) before the answer is sent;
 // if the entry cannot be written the request fails. Requests without a
 // session (401) or with a wrong CSRF token (403) are not audited: they
@@ -61,9 +70,12 @@
 //
 // Validation. FHIR bodies are decoded strictly with the
 // github.com/samply/golang-fhir-models types: unknown members, wrong
-// types, codes outside their value sets, missing required fields, and
-// malformed or future dates are refused with 400 and an OperationOutcome
-// whose diagnostics name the field but never quote the value.
+// types, codes outside their value sets, missing required fields,
+// malformed or future dates, and strings or resources over their caps
+// (limits.go) are refused with 400 and an OperationOutcome whose
+// diagnostics name the field but never quote the value. Per-patient
+// caps on observations, reports and images answer 409, so no clinician
+// can grow a listing past what the gateway seals back.
 //
 // What it does not do: it is not a FHIR server (no other resources, no
 // update, delete, history, paging or search parameters besides subject),

@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/samply/golang-fhir-models/fhir-models/fhir"
@@ -197,7 +200,75 @@ func decodePatient(b []byte, now time.Time) (fhir.Patient, error) {
 	p := fhir.Patient(doc.OtherPatient)
 	p.Id = nil
 	p.Meta = nil
+	if err := checkSize("Patient", p, MaxPatientSize, patientStringLimit); err != nil {
+		return fhir.Patient{}, err
+	}
 	return p, nil
+}
+
+// patientStringLimit is the cap on the string at path (array indexes
+// removed) of a Patient.
+func patientStringLimit(path string) int {
+	switch path {
+	case "name.family", "name.given", "name.prefix", "name.suffix", "name.text":
+		return MaxNameLength
+	case "identifier.value":
+		return MaxIdentifierLength
+	}
+	return MaxStringLength
+}
+
+func defaultStringLimit(string) int { return MaxStringLength }
+
+// checkSize checks the JSON v will be stored as: at most maxSize bytes,
+// and each string within limit(path) characters. It runs on the
+// validated model rather than the request body, so what is bounded is
+// what is stored and listed, whatever whitespace or escapes the client
+// used. The refusals name the field (a model field name, with indexes)
+// and the limit, never the value.
+func checkSize(resource string, v any, maxSize int, limit func(path string) int) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return &InvalidError{Resource: resource, Reason: "cannot be encoded"}
+	}
+	var errs []error
+	if len(b) > maxSize {
+		errs = append(errs, &InvalidError{Resource: resource, Reason: fmt.Sprintf("exceeds %d bytes once validated", maxSize)})
+	}
+	var tree any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&tree); err != nil {
+		return &InvalidError{Resource: resource, Reason: "cannot be encoded"}
+	}
+	var walk func(v any, field, generic string)
+	walk = func(v any, field, generic string) {
+		switch v := v.(type) {
+		case map[string]any:
+			// Sorted, so the refusals come in the same order every time.
+			for _, k := range slices.Sorted(maps.Keys(v)) {
+				x := v[k]
+				f, g := k, k
+				if field != "" {
+					f, g = field+"."+k, generic+"."+k
+				}
+				walk(x, f, g)
+			}
+		case []any:
+			for i, x := range v {
+				walk(x, fmt.Sprintf("%s[%d]", field, i), generic)
+			}
+		case string:
+			if n := limit(generic); utf8.RuneCountInString(v) > n {
+				if !fieldNameRE.MatchString(field) {
+					field = "" // too deep or odd to name safely
+				}
+				errs = append(errs, &InvalidError{Resource: resource, Field: field, Reason: fmt.Sprintf("longer than %d characters", n)})
+			}
+		}
+	}
+	walk(tree, "", "")
+	return errors.Join(errs...)
 }
 
 type observationDoc struct {
@@ -254,6 +325,9 @@ func decodeObservation(b []byte) (fhir.Observation, string, error) {
 	o := fhir.Observation(doc.OtherObservation)
 	o.Id = nil
 	o.Meta = nil
+	if err := checkSize("Observation", o, MaxObservationSize, defaultStringLimit); err != nil {
+		return fhir.Observation{}, "", err
+	}
 	return o, patientID, nil
 }
 

@@ -1,6 +1,7 @@
 package careapi
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -57,6 +58,10 @@ func FuzzGateway(f *testing.F) {
 		}
 		if in.Method == http.MethodGet && len(in.Body) != 0 {
 			t.Fatal("GET with a body accepted")
+		}
+		// Every accepted request carries what the replay check needs.
+		if n, err := base64.RawURLEncoding.Strict().DecodeString(in.Nonce); err != nil || len(n) != nonceSize || in.TS == nil {
+			t.Fatalf("nonce %q or ts %v accepted", in.Nonce, in.TS)
 		}
 		// Round trip: what was accepted re-encodes to an accepted request.
 		again, err := json.Marshal(in)

@@ -3,6 +3,7 @@ package careapi
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -29,6 +30,14 @@ type innerRequest struct {
 	Headers map[string]string `json:"headers"`
 	// Body is the inner body, base64 (standard, padded); absent for GET.
 	Body []byte `json:"body"`
+	// Nonce is 16 random bytes as unpadded base64url (22 characters),
+	// fresh for every request: the gateway refuses one it has seen
+	// within the clock window (see replayCache). Required.
+	Nonce string `json:"nonce"`
+	// TS is the sender's clock in Unix milliseconds; the gateway
+	// refuses one more than MaxClockSkew from its own. Required (a
+	// pointer, so that absent and zero differ).
+	TS *int64 `json:"ts"`
 }
 
 // innerResponse is the plaintext of a sealed response.
@@ -110,6 +119,15 @@ func parseInner(b []byte) (*innerRequest, *url.URL, error) {
 		if len(k) > 64 || len(v) > 256 || strings.ContainsAny(v, "\r\n\x00") {
 			return bad("headers", "a header is too long or holds a control character")
 		}
+	}
+	if in.Nonce == "" {
+		return bad("nonce", "required")
+	}
+	if n, err := base64.RawURLEncoding.Strict().DecodeString(in.Nonce); err != nil || len(in.Nonce) != nonceLen || len(n) != nonceSize {
+		return bad("nonce", "want 16 bytes as unpadded base64url (22 characters)")
+	}
+	if in.TS == nil {
+		return bad("ts", "required (Unix milliseconds)")
 	}
 	return &in, u, nil
 }
@@ -193,6 +211,10 @@ func (s *Server) handleSealed(w http.ResponseWriter, r *http.Request) {
 // (the session cookie belongs to the outer connection; see authed for why
 // that is safe).
 func (s *Server) dispatch(outer *http.Request, plain []byte, outerHeader http.Header) innerResponse {
+	fail := func(status int, msg string) innerResponse {
+		b, _ := json.Marshal(map[string]string{"error": msg})
+		return innerResponse{Status: status, Headers: map[string]string{"Content-Type": mediaJSON}, Body: b}
+	}
 	in, u, err := parseInner(plain)
 	if err != nil {
 		var ie *InvalidError
@@ -200,14 +222,25 @@ func (s *Server) dispatch(outer *http.Request, plain []byte, outerHeader http.He
 		if errors.As(err, &ie) {
 			msg = ie.diagnostics()
 		}
-		b, _ := json.Marshal(map[string]string{"error": msg})
-		return innerResponse{Status: http.StatusBadRequest, Headers: map[string]string{"Content-Type": mediaJSON}, Body: b}
+		return fail(http.StatusBadRequest, msg)
+	}
+	// Freshness before anything runs: a replayed request must not reach
+	// the session (whose idle expiry it would extend) or a handler.
+	switch err := s.replay.admit(in.Nonce, *in.TS, s.now()); {
+	case errors.Is(err, errStale):
+		return fail(http.StatusBadRequest, "sealed request.ts: outside the accepted clock window")
+	case errors.Is(err, errReplay):
+		return fail(http.StatusBadRequest, "sealed request.nonce: already used")
+	case errors.Is(err, errReplayDB):
+		s.log.Warn("careapi: gateway: replay cache full, refusing sealed requests")
+		return fail(http.StatusServiceUnavailable, "too many recent requests; try again later")
+	case err != nil:
+		return fail(http.StatusInternalServerError, "internal error")
 	}
 	ctx := context.WithValue(outer.Context(), ctxKey{}, true)
 	req, err := http.NewRequestWithContext(ctx, in.Method, u.RequestURI(), bytes.NewReader(in.Body))
 	if err != nil {
-		b, _ := json.Marshal(map[string]string{"error": "invalid sealed request"})
-		return innerResponse{Status: http.StatusBadRequest, Headers: map[string]string{"Content-Type": mediaJSON}, Body: b}
+		return fail(http.StatusBadRequest, "invalid sealed request")
 	}
 	req.RequestURI = u.RequestURI()
 	req.Host = outer.Host
@@ -231,8 +264,7 @@ func (s *Server) dispatch(outer *http.Request, plain []byte, outerHeader http.He
 	s.mux.ServeHTTP(c, req)
 	if c.overflow {
 		s.log.Error("careapi: gateway: inner response over limit", "route", req.Pattern)
-		b, _ := json.Marshal(map[string]string{"error": "internal error"})
-		return innerResponse{Status: http.StatusInternalServerError, Headers: map[string]string{"Content-Type": mediaJSON}, Body: b}
+		return fail(http.StatusInternalServerError, "internal error")
 	}
 	for _, sc := range c.header.Values("Set-Cookie") {
 		outerHeader.Add("Set-Cookie", sc)

@@ -38,9 +38,13 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case errors.Is(err, errLocked):
-		if err := s.record(who, "login", "", "", "", outcomeDenied); err != nil {
-			s.internal(w, r, "audit", err)
-			return
+		// Audited once per username and lock window: a locked account
+		// hammered by a script must not grow the audit log per request.
+		if !errors.Is(err, errLockedAgain) {
+			if err := s.record(who, "login", "", "", "", outcomeDenied); err != nil {
+				s.internal(w, r, "audit", err)
+				return
+			}
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(int(LoginWindow.Seconds())))
 		writeError(w, r, http.StatusTooManyRequests, "throttled", "too many failed logins; try again later")
@@ -224,9 +228,9 @@ func (s *Server) handleCreateObservation(w http.ResponseWriter, r *http.Request,
 		s.internal(w, r, "marshal observation", err)
 		return
 	}
-	err = s.store.addToIndex(r.Context(), keyObservationIndex(patient), id, MaxPerPatient, keyObservation(id), ob)
+	err = s.store.addToIndex(r.Context(), keyObservationIndex(patient), id, MaxObservationsPerPatient, keyObservation(id), ob)
 	if errors.Is(err, errFull) {
-		writeError(w, r, http.StatusInsufficientStorage, "too-costly", "the patient has too many observations")
+		s.refuseFull(w, r, u, "create", "Observation", patient, MaxObservationsPerPatient, "observations")
 		return
 	}
 	if err != nil {
@@ -266,4 +270,16 @@ func (s *Server) handleSearch(resourceType string, index, key func(string) strin
 		}
 		writeBody(w, http.StatusOK, mediaFHIR, newBundle(ids, resources))
 	}
+}
+
+// refuseFull answers 409 with an OperationOutcome naming the per-patient
+// limit that a create would exceed, and audits the refusal.
+func (s *Server) refuseFull(w http.ResponseWriter, r *http.Request, u *user, action, resourceType, patient string, limit int, what string) {
+	if err := s.record(u, action, resourceType, "", patient, outcomeDenied); err != nil {
+		s.internal(w, r, "audit", err)
+		return
+	}
+	writeBody(w, http.StatusConflict, mediaFHIR, operationOutcome{ResourceType: "OperationOutcome",
+		Issue: []issue{{Severity: "error", Code: "business-rule",
+			Diagnostics: "the patient has " + strconv.Itoa(limit) + " " + what + ", the limit"}}})
 }

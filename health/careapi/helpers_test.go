@@ -3,6 +3,8 @@ package careapi
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -165,10 +167,24 @@ type client struct {
 	cookie string
 	csrf   string
 	seal   *sealed.PublicKey // nil: plain requests
+	clk    *clock            // the sender's clock for the inner ts (sealed mode)
+}
+
+// freshNonce returns a random inner-request nonce.
+func freshNonce() string {
+	b := make([]byte, nonceSize)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// stamp sets a fresh nonce and ts (from clk) on in.
+func stamp(in *innerRequest, clk *clock) {
+	ts := clk.Now().UnixMilli()
+	in.Nonce, in.TS = freshNonce(), &ts
 }
 
 func (e *env) client(t *testing.T, sealedMode bool) *client {
-	c := &client{t: t, h: e.h}
+	c := &client{t: t, h: e.h, clk: e.clock}
 	if sealedMode {
 		c.seal = e.key.PublicKey()
 	}
@@ -223,6 +239,7 @@ func (c *client) takeCookie(r *http.Response) {
 func (c *client) doSealed(method, path, contentType string, body []byte) resp {
 	c.t.Helper()
 	in := innerRequest{Method: method, Path: path, Headers: map[string]string{}, Body: body}
+	stamp(&in, c.clk)
 	if contentType != "" {
 		in.Headers["Content-Type"] = contentType
 	}

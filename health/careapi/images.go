@@ -89,8 +89,14 @@ func (s *Server) handleUploadImage(w http.ResponseWriter, r *http.Request, u *us
 	id := uuid.NewString()
 	rec := append([]byte{kind}, req.Data...)
 	// The key binds the image to its patient: diagnose finds it only
-	// under the same patient.
-	if err := s.store.put(r.Context(), keyImage(patient, id), rec); err != nil {
+	// under the same patient. The index only counts them, so that one
+	// patient's images stay within MaxImagesPerPatient.
+	err = s.store.addToIndex(r.Context(), keyImageIndex(patient), id, MaxImagesPerPatient, keyImage(patient, id), rec)
+	if errors.Is(err, errFull) {
+		s.refuseFull(w, r, u, "upload-image", "Image", patient, MaxImagesPerPatient, "images")
+		return
+	}
+	if err != nil {
 		s.internal(w, r, "store image", err)
 		return
 	}
@@ -233,9 +239,9 @@ func (s *Server) handleDiagnose(w http.ResponseWriter, r *http.Request, u *user)
 		s.internal(w, r, "marshal report", err)
 		return
 	}
-	err = s.store.addToIndex(r.Context(), keyReportIndex(patient), id, MaxPerPatient, keyReport(id), report)
+	err = s.store.addToIndex(r.Context(), keyReportIndex(patient), id, MaxReportsPerPatient, keyReport(id), report)
 	if errors.Is(err, errFull) {
-		writeError(w, r, http.StatusInsufficientStorage, "too-costly", "the patient has too many reports")
+		s.refuseFull(w, r, u, "diagnose", "DiagnosticReport", patient, MaxReportsPerPatient, "reports")
 		return
 	}
 	if err != nil {

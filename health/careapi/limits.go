@@ -45,16 +45,62 @@ const (
 	// hospital's.
 	MaxPatients = 1000
 
-	// MaxPerPatient caps observations and reports per patient (each has
-	// its own index value).
-	MaxPerPatient = 1000
+	// MaxPatientSize caps a Patient's stored JSON, after validation and
+	// before the server adds its id (at most 60 bytes more). With
+	// MaxPatients it bounds GET /fhir/Patient, which every clinician
+	// reads: one clinician storing huge Patients must not push that
+	// answer over MaxGatewayResponse for everyone (checked below). A
+	// Patient with several names, identifiers and addresses is 1 to 2
+	// KiB.
+	MaxPatientSize = 7 << 10
+
+	// MaxObservationSize caps an Observation's stored JSON likewise; an
+	// Observation with a few codings, a value and a note is under 2 KiB.
+	MaxObservationSize = 16 << 10
+
+	// MaxObservationsPerPatient caps observations per patient, so a
+	// search (MaxObservationsPerPatient of MaxObservationSize) fits in
+	// MaxGatewayResponse (checked below).
+	MaxObservationsPerPatient = 400
+
+	// MaxReportsPerPatient caps DiagnosticReports per patient (a report
+	// is at most about 20 KiB: MaxLabels findings of MaxLabelSize, so a
+	// search stays near 2 MiB).
+	MaxReportsPerPatient = 100
+
+	// MaxImagesPerPatient caps uploaded images per patient: each may be
+	// MaxImageSize, so this bounds one patient's share of the cache (40
+	// MiB) against a clinician uploading without end.
+	MaxImagesPerPatient = 20
+
+	// MaxNameLength caps each string of a Patient's name (family, given,
+	// prefix, suffix, text), in characters: far above any real name, far
+	// below what would bloat the registry listing.
+	MaxNameLength = 200
+
+	// MaxIdentifierLength caps a Patient's identifier values (MRN,
+	// national id), in characters.
+	MaxIdentifierLength = 100
+
+	// MaxStringLength caps every other string in a stored Patient or
+	// Observation, in characters (a free-text note longer than a page
+	// belongs in a document, not here).
+	MaxStringLength = 1024
+
+	// bundleOverhead and bundleEntryOverhead bound the JSON a searchset
+	// Bundle adds around its resources: the envelope, and per entry the
+	// fullUrl (urn:uuid:), search mode and separators, plus the id the
+	// server writes into each resource.
+	bundleOverhead      = 128
+	bundleEntryOverhead = 160
 
 	// MaxAuditEntries caps how many of the latest audit entries GET
 	// /api/audit returns.
 	MaxAuditEntries = 1000
 
-	// MaxLoginFailures failed logins for one username within LoginWindow
-	// lock that username until the window ends. It bounds online password
+	// MaxLoginFailures login attempts for one username (known or not)
+	// within LoginWindow, without a success, lock that username until the
+	// window ends. An attempt counts from before its password is hashed. It bounds online password
 	// guessing to a few hundred attempts a day per account, whatever the
 	// attacker's bandwidth, at the price that an attacker can keep an
 	// account locked (an administrator sees it in the audit log).
@@ -62,6 +108,28 @@ const (
 
 	// LoginWindow is the period over which login failures are counted.
 	LoginWindow = 15 * time.Minute
+
+	// MaxLoginBuckets caps the usernames (known or not) whose login
+	// attempts are being counted, about 100 bytes each (10 MB in all).
+	// Each new name costs the sender an argon2id computation, which
+	// MaxConcurrentHashes throttles to tens a second, so honest traffic
+	// never fills it within a LoginWindow; a flood that does gets 429
+	// for every name without a bucket rather than growing the map.
+	MaxLoginBuckets = 100_000
+
+	// MaxClockSkew is how far an inner request's ts may be from the
+	// server's clock, either way. It is also how long a nonce is
+	// remembered: a replay later than that is refused for its ts. Five
+	// minutes tolerates unsynchronized client clocks (Kerberos uses the
+	// same bound) while keeping the replay set small.
+	MaxClockSkew = 5 * time.Minute
+
+	// MaxReplayNonces caps the nonces remembered (about 60 bytes each, 12
+	// MB in all): 200,000 in MaxClockSkew is over 600 sealed requests a
+	// second, far beyond a demonstration's portal. When it is full and
+	// nothing has expired, the gateway answers 503 rather than forget a
+	// nonce early.
+	MaxReplayNonces = 200_000
 
 	// MaxConcurrentHashes bounds argon2id computations in flight. Each
 	// takes its memory parameter (64 MiB by default) for tens of
@@ -90,4 +158,11 @@ const (
 	// stored DiagnosticReport.
 	MaxLabels    = 64
 	MaxLabelSize = 128
+)
+
+// Compile-time checks that the largest searchset fits in
+// MaxGatewayResponse: a negative constant does not convert to uint.
+const (
+	_ = uint(MaxGatewayResponse - bundleOverhead - MaxPatients*(MaxPatientSize+bundleEntryOverhead))
+	_ = uint(MaxGatewayResponse - bundleOverhead - MaxObservationsPerPatient*(MaxObservationSize+bundleEntryOverhead))
 )

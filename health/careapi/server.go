@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/cofre-cc/cofre/internal/auditlog"
@@ -22,8 +23,10 @@ type Server struct {
 	store       *store
 	accounts    map[string]account
 	dummyHash   *passwordHash
-	limiter     limiter
+	limiter     *limiter
 	hashSlots   chan struct{} // semaphore: argon2id computations in flight
+	hashes      atomic.Uint64 // argon2id computations run by login (tests count them)
+	replay      *replayCache
 	audit       *auditlog.Log
 	auditPath   string
 	auditSigner crypto.Signer
@@ -77,7 +80,8 @@ func New(cfg Config) (*Server, error) {
 		cfg:         cfg,
 		store:       &store{c: cfg.Store}, // log set below
 		accounts:    map[string]account{},
-		limiter:     limiter{failures: map[string]*window{}},
+		limiter:     newLimiter(MaxLoginBuckets),
+		replay:      newReplayCache(MaxReplayNonces),
 		hashSlots:   make(chan struct{}, MaxConcurrentHashes),
 		auditPath:   cfg.AuditPath,
 		auditSigner: cfg.AuditSigner,

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 )
 
@@ -65,7 +64,10 @@ var (
 	errNoSession = errors.New("careapi: no valid session")
 	errCSRF      = errors.New("careapi: missing or wrong CSRF token")
 	errLocked    = errors.New("careapi: too many failed logins")
-	errBadLogin  = errors.New("careapi: wrong username or password")
+	// errLockedAgain is errLocked for a username whose lock has already
+	// been audited in this window.
+	errLockedAgain = fmt.Errorf("%w (already recorded)", errLocked)
+	errBadLogin    = errors.New("careapi: wrong username or password")
 )
 
 // loadSession returns the session named by r's cookie, extending its idle
@@ -108,78 +110,43 @@ func checkCSRF(r *http.Request, sess *session) error {
 	return nil
 }
 
-// limiter counts failed logins per username (MaxLoginFailures within
-// LoginWindow). Unknown usernames share one counter, so the map holds at
-// most one entry per account plus one and cannot be grown by an attacker.
-type limiter struct {
-	mu       sync.Mutex // guards failures
-	failures map[string]*window
-}
-
-type window struct {
-	start time.Time
-	count int
-}
-
-const unknownUser = "\x00unknown"
-
-// allowed reports whether user may try to log in at now.
-func (l *limiter) allowed(user string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	w := l.failures[user]
-	if w == nil || now.Sub(w.start) >= LoginWindow {
-		return true
-	}
-	return w.count < MaxLoginFailures
-}
-
-// fail records a failed login for user at now.
-func (l *limiter) fail(user string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	w := l.failures[user]
-	if w == nil || now.Sub(w.start) >= LoginWindow {
-		w = &window{start: now}
-		l.failures[user] = w
-	}
-	w.count++
-}
-
-// succeed clears user's failures.
-func (l *limiter) succeed(user string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.failures, user)
-}
-
 // login checks a username and password. It spends one argon2id
 // computation whether or not the user exists (against a dummy hash for
 // unknown users), so timing does not reveal which usernames exist.
+//
+// The attempt is counted (reserved) before the hash slot is awaited, in
+// the same critical section that checks the limit: a concurrent burst of
+// guesses for one username gets at most MaxLoginFailures hashes, not one
+// per request that passed the check before the first failure was
+// recorded. A success clears the count. A locked refusal is errLocked the
+// first time in a lock window and errLockedAgain after, so the handler
+// audits it once.
 func (s *Server) login(ctx context.Context, username, password string) (Account, error) {
 	acct, known := s.accounts[username]
-	limitKey := unknownUser
 	h := s.dummyHash
 	if known {
-		limitKey = username
 		h = acct.hash
 	}
-	now := s.now()
-	if !s.limiter.allowed(limitKey, now) {
+	switch s.limiter.reserve(username, s.now()) {
+	case limitLocked:
 		return Account{}, errLocked
+	case limitLockedAgain:
+		return Account{}, errLockedAgain
 	}
 	select {
 	case s.hashSlots <- struct{}{}:
 	case <-ctx.Done():
+		// The reservation stays counted: it is the conservative
+		// choice, and only the caller's own attempts pay for it.
 		return Account{}, ctx.Err()
 	}
+	s.hashes.Add(1)
 	ok := h.matches(password)
 	<-s.hashSlots
 	if !ok || !known {
-		s.limiter.fail(limitKey, now)
 		return Account{}, errBadLogin
 	}
-	s.limiter.succeed(limitKey)
+	s.limiter.succeed(username)
 	return acct.Account, nil
 }
 

@@ -23,6 +23,7 @@ func keyReport(id string) string                { return "report/" + id }
 func keyObservationIndex(patient string) string { return "index/observations/" + patient }
 func keyReportIndex(patient string) string      { return "index/reports/" + patient }
 func keyImage(patient, image string) string     { return "image/" + patient + "/" + image }
+func keyImageIndex(patient string) string       { return "index/images/" + patient }
 func keySession(id string) string               { return "session/" + id }
 
 // errNotFound means a record is not in the store (never written, expired,
