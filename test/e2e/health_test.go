@@ -164,7 +164,11 @@ func TestHealthcare(t *testing.T) {
 
 	// The audit log: every access to the patient's record, by whom, and
 	// no patient data.
-	audit, err := os.ReadFile(filepath.Join(state, "careapi-audit.jsonl"))
+	logs, _ := filepath.Glob(filepath.Join(state, "audit", "careapi-*.jsonl"))
+	if len(logs) != 1 {
+		t.Fatalf("%d care API audit logs, want 1", len(logs))
+	}
+	audit, err := os.ReadFile(logs[0])
 	if err != nil {
 		t.Fatal(err)
 	}
