@@ -37,6 +37,7 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/cofre-cc/cofre/colenc"
@@ -699,26 +700,39 @@ func (h *Handle) query(ctx context.Context, where string, args []any, fn func(Ro
 	defer rows.Close()
 	ki, _ := h.t.column(h.t.RowKey)
 	reloaded := false // at most one key reload per query: a DBA's bad cells must not flood the KMS
+	// Scan targets, reused for every row: plain columns decode as pgx's
+	// default Go types; encrypted cells stay in the driver's buffer
+	// (DriverBytes, valid until the next row) — open copies what it keeps.
+	plain := make([]any, len(h.t.Columns))
+	cells := make([]pgtype.DriverBytes, len(h.t.Columns))
+	dest := make([]any, len(h.t.Columns))
+	for i, c := range h.t.Columns {
+		if c.encrypted() {
+			dest[i] = &cells[i]
+		} else {
+			dest[i] = &plain[i]
+		}
+	}
 	for rows.Next() {
-		vals, err := rows.Values()
-		if err != nil {
+		clear(plain)
+		clear(cells)
+		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("pgcol: %w", err)
 		}
-		rk, err := rowKeyBytes(h.t.RowKey, vals[ki])
+		rk, err := rowKeyBytes(h.t.RowKey, normalize(plain[ki]))
 		if err != nil {
 			return err
 		}
 		r := make(Row, len(h.t.Columns))
 		for i, c := range h.t.Columns {
-			if !c.encrypted() || vals[i] == nil {
-				r[i] = normalize(vals[i])
+			if !c.encrypted() {
+				r[i] = normalize(plain[i])
 				continue
 			}
-			cell, ok := vals[i].([]byte)
-			if !ok {
-				return fmt.Errorf("%w: %s.%s holds %T, not bytea", ErrSchema, h.t.Name, c.Name, vals[i])
+			if cells[i] == nil {
+				continue // NULL
 			}
-			v, err := h.open(ctx, c, cell, rk, &reloaded)
+			v, err := h.open(ctx, c, cells[i], rk, &reloaded)
 			if err != nil {
 				// The row key is the table's, not a secret; the value is
 				// not named.
