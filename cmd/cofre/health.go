@@ -11,9 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"time"
@@ -123,25 +121,10 @@ func runHealthCareAPI(ctx context.Context, stderr io.Writer, f *healthCareAPIFla
 	if err != nil {
 		return err
 	}
-	tlsToken, err := tokenFileFunc(f.tokenFile)
+	w, err := startWorkloadService(ctx, stderr, &f.coord, f.tokenFile, "cofre health careapi")
 	if err != nil {
 		return err
 	}
-	if f.coord.url == "" {
-		return usagef("cofre health careapi is a workload: run it under cofre run")
-	}
-	opts, err := f.coord.options()
-	if err != nil {
-		return err
-	}
-	if opts.Certificate == nil {
-		return usagef("the workload certificate (COFRE_CERT) is required")
-	}
-	c, err := f.coord.connect(ctx, stderr)
-	if err != nil {
-		return err
-	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
 
 	store, err := openCareStore(cfg)
 	if err != nil {
@@ -156,34 +139,21 @@ func runHealthCareAPI(ctx context.Context, stderr io.Writer, f *healthCareAPIFla
 	}
 
 	// P-256: every browser's WebCrypto has it (X25519 only recent ones).
-	key, err := sealed.GenerateKey(sealed.P256)
+	key, ref, err := w.hpke(ctx, stderr, sealed.P256, map[string]string{"service": "careapi"})
 	if err != nil {
 		return err
 	}
-	cnf, err := token.ParseConfirmationJWK(key.PublicJWK())
-	if err != nil {
-		return err
-	}
-	hpkePub, err := cnf.PublicKey()
-	if err != nil {
-		return err
-	}
-	ref, err := workloadTokenRefresher(ctx, log, c, hpkePub, map[string]string{"service": "careapi"})
+	jwks, issuer, err := w.coord.TokenVerifier(ctx)
 	if err != nil {
 		return coordError(stderr, err)
 	}
-	go ref.Run(ctx)
-	jwks, issuer, err := c.TokenVerifier(ctx)
-	if err != nil {
-		return coordError(stderr, err)
-	}
-	diag, err := client.New(client.Options{URL: cfg.Diagnostics.URL, Certificate: opts.Certificate, GetCertificate: opts.GetCertificate, Token: tlsToken,
+	diag, err := client.New(client.Options{URL: cfg.Diagnostics.URL, Certificate: w.opts.Certificate, GetCertificate: w.opts.GetCertificate, Token: w.tlsToken,
 		Service: token.Options{JWKS: jwks, Issuer: issuer, ExpectedMeasurements: diagM, AllowSimulation: cfg.Diagnostics.AllowSimulation}})
 	if err != nil {
 		return usageError{err}
 	}
 	srv, err := careapi.New(careapi.Config{Accounts: cfg.Accounts, Store: store, SealKey: key, AllowPlain: cfg.AllowPlain,
-		HPKEToken: ref.Token, TLSToken: tlsToken, AuditPath: auditPath(cfg.AuditDir, opts.Certificate), Logger: log, AuditSigner: auditSigner(opts.Certificate),
+		HPKEToken: ref.Token, TLSToken: w.tlsToken, AuditPath: auditPath(cfg.AuditDir, w.opts.Certificate), Logger: w.log, AuditSigner: auditSigner(w.opts.Certificate),
 		Diagnoser: &diagnoser{c: diag, model: cfg.Diagnostics.Model, labels: chest.Labels()}})
 	if err != nil {
 		return err
@@ -193,26 +163,9 @@ func runHealthCareAPI(ctx context.Context, stderr io.Writer, f *healthCareAPIFla
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      120 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS13, GetCertificate: serverCertificate(opts)},
-	}
 	fmt.Fprintf(stderr, "cofre health careapi: serving on https://%s\n", ln.Addr())
-	errc := make(chan error, 1)
-	go func() { errc <- hs.ServeTLS(ln, "", "") }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-		shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		return hs.Shutdown(shut)
-	}
+	// Browsers present no client certificate: staff sign in.
+	return w.serve(ctx, ln, srv.Handler(), tls.NoClientCert)
 }
 
 func openCareStore(cfg *careAPIConfig) (*cache.Cache, error) {

@@ -2,24 +2,19 @@ package main
 
 import (
 	"context"
-	"crypto"
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cofre-cc/cofre/attest"
-	coordclient "github.com/cofre-cc/cofre/coordinator/client"
 	"github.com/cofre-cc/cofre/infer/client"
 	"github.com/cofre-cc/cofre/infer/imaging"
 	"github.com/cofre-cc/cofre/infer/oip"
@@ -131,54 +126,26 @@ func runInferServe(ctx context.Context, stderr io.Writer, f *inferServeFlags) er
 	if err != nil {
 		return err
 	}
-	tlsToken, err := tokenFileFunc(f.tokenFile)
+	w, err := startWorkloadService(ctx, stderr, &f.coord, f.tokenFile, "cofre infer serve")
 	if err != nil {
 		return err
 	}
-	if f.coord.url == "" {
-		return usagef("cofre infer serve is a workload: run it under cofre run, or give --coordinator and --cert")
-	}
-	opts, err := f.coord.options()
-	if err != nil {
-		return err
-	}
-	if opts.Certificate == nil {
-		return usagef("the workload certificate (--cert, COFRE_CERT) is required: it is the service's TLS certificate")
-	}
-	c, err := f.coord.connect(ctx, stderr)
-	if err != nil {
-		return err
-	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
 	models, err := runtime.Open(f.models, runtime.Options{IntraOpThreads: f.threads})
 	if err != nil {
 		return err
 	}
 	defer models.Close()
-	key, err := sealed.GenerateKey(sealed.X25519)
-	if err != nil {
-		return err
-	}
-	pub, err := token.ParseConfirmationJWK(key.PublicJWK())
-	if err != nil {
-		return err
-	}
-	hpkePub, err := pub.PublicKey()
-	if err != nil {
-		return err
-	}
 	claims := service.RuntimeClaims(models)
-	ref, err := workloadTokenRefresher(ctx, log, c, hpkePub, claims)
+	key, ref, err := w.hpke(ctx, stderr, sealed.X25519, claims)
 	if err != nil {
-		return coordError(stderr, err)
+		return err
 	}
-	go ref.Run(ctx)
-	jwks, issuer, err := c.TokenVerifier(ctx)
+	jwks, issuer, err := w.coord.TokenVerifier(ctx)
 	if err != nil {
 		return coordError(stderr, err)
 	}
 	h, err := service.Handler(service.Config{Models: models, Key: key, RequireSealed: !f.allowPlaintext,
-		Token: ref.Token, TLSToken: tlsToken, Logger: log, Version: version,
+		Token: ref.Token, TLSToken: w.tlsToken, Logger: w.log, Version: version,
 		Callers: token.Options{JWKS: jwks, Issuer: issuer, ExpectedMeasurements: callers, AllowSimulation: f.allowSimCallers}})
 	if err != nil {
 		return err
@@ -187,33 +154,14 @@ func runInferServe(ctx context.Context, stderr io.Writer, f *inferServeFlags) er
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           http.MaxBytesHandler(h, 32<<20),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      120 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS13, GetCertificate: serverCertificate(opts),
-			// The token authenticates callers; the certificate proves the
-			// token is theirs (cnf), so it need not chain to a CA here.
-			ClientAuth: tls.RequireAnyClientCert},
-	}
 	var names []string
 	for _, m := range models.Models() {
 		names = append(names, fmt.Sprintf("%s (sha256 %s)", m.Name(), claims[service.RuntimeClaimPrefix+m.Name()]))
 	}
 	fmt.Fprintf(stderr, "cofre infer: serving %s on https://%s\n", strings.Join(names, ", "), ln.Addr())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ServeTLS(ln, "", "") }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-		shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		return srv.Shutdown(shut)
-	}
+	// The token authenticates callers; the certificate proves the token is
+	// theirs (cnf), so it need not chain to a CA here.
+	return w.serve(ctx, ln, h, tls.RequireAnyClientCert)
 }
 
 type inferClientFlags struct {
@@ -367,25 +315,4 @@ func runInferClient(ctx context.Context, stdout, stderr io.Writer, f *inferClien
 		}
 	}
 	return nil
-}
-
-// workloadTokenRefresher keeps a coordinator workload token for pub (an
-// HPKE key) with the given runtime claims fresh.
-func workloadTokenRefresher(ctx context.Context, log *slog.Logger, c *coordclient.Client, pub crypto.PublicKey, claims map[string]string) (*service.Refresher, error) {
-	return service.NewRefresher(ctx, log, func(ctx context.Context) (string, time.Time, error) {
-		tok, err := c.WorkloadToken(ctx, pub, claims, nil)
-		if err != nil {
-			return "", time.Time{}, err
-		}
-		// The coordinator's own answer over the verified connection: its
-		// expiry only schedules the next refresh.
-		u, err := token.ParseUnverified(tok)
-		if err != nil {
-			return "", time.Time{}, fmt.Errorf("the coordinator's workload token does not parse: %w", err)
-		}
-		if u.Claims == nil {
-			return "", time.Time{}, fmt.Errorf("the coordinator's workload token does not parse: %w", u.ClaimsErr)
-		}
-		return tok, u.Claims.Expiry, nil
-	})
 }
